@@ -1,0 +1,92 @@
+/**
+ * Signing, verification and ids of JSON objects (§2.2-2.4 of ssb-protocol.md).
+ *
+ * The signing input is the UTF-8 of `JSON.stringify(value, null, 2)` without `signature`,
+ * optionally replaced by its HMAC under `caps.sign`. The message id hashes the **latin1** bytes
+ * (low byte of each UTF-16 unit) of the same serialisation *with* the signature.
+ */
+import type { MsgId, Signature } from '@scuttlekit/ssb-ref'
+import { hmac, sha256, signDetached, verifyDetached } from './crypto.js'
+import { type Keys, publicKeyOf, secretKeyOf } from './keys.js'
+
+/** An HMAC key as callers pass it: base64 string, bytes, or nothing for the main network. */
+export type HmacKey = string | Uint8Array | null | undefined
+
+/** Decodes an HMAC key argument to bytes, or `null` when none is set. */
+export function hmacKeyBytes(key: HmacKey): Uint8Array | null {
+  if (key === null || key === undefined || key === '') return null
+  return typeof key === 'string' ? Buffer.from(key, 'base64') : key
+}
+
+/** The bytes that get signed for the 2-space JSON `json`, HMAC applied when `hmacKey` is set. */
+export function signingInput(json: string, hmacKey?: HmacKey): Uint8Array {
+  const bytes = Buffer.from(json, 'utf8')
+  const key = hmacKeyBytes(hmacKey)
+  return key ? hmac(bytes, key) : bytes
+}
+
+/** `base64(sig) + '.sig.ed25519'` over a 2-space JSON text. */
+export function signJson(keys: Pick<Keys, 'private'>, json: string, hmacKey?: HmacKey): Signature {
+  const sig = signDetached(signingInput(json, hmacKey), secretKeyOf(keys))
+  return `${sig.toString('base64')}.sig.ed25519`
+}
+
+/**
+ * Returns a shallow copy of `obj` with `signature` appended as the last key.
+ * Own enumerable keys are copied in order, as npm `ssb-keys.signObj` does.
+ */
+export function signObject<T extends object>(
+  keys: Pick<Keys, 'private'>,
+  obj: T,
+  hmacKey?: HmacKey,
+): T & { signature: Signature } {
+  const { signature: _ignored, ...rest } = obj as T & { signature?: unknown }
+  const copy = rest as T & { signature: Signature }
+  copy.signature = signJson(keys, JSON.stringify(rest, null, 2), hmacKey)
+  return copy
+}
+
+/** Decodes `<base64>.sig.ed25519` to the 64 signature bytes, or `undefined`. */
+export function decodeSignature(signature: unknown): Buffer | undefined {
+  if (typeof signature !== 'string') return undefined
+  const dot = signature.indexOf('.')
+  const sig = Buffer.from(dot === -1 ? signature : signature.slice(0, dot), 'base64')
+  return sig.length === 64 ? sig : undefined
+}
+
+/**
+ * Verifies the `signature` of `obj` against `author` (feed id, key object or public key string).
+ * Never throws: junk gives `false`.
+ */
+export function verifyObject(
+  author: Pick<Keys, 'public'> | string,
+  obj: unknown,
+  hmacKey?: HmacKey,
+): boolean {
+  if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) return false
+  const { signature, ...rest } = obj as { signature?: unknown }
+  const sig = decodeSignature(signature)
+  if (!sig) return false
+  let pk: Buffer
+  try {
+    pk = publicKeyOf(author)
+  } catch {
+    return false
+  }
+  return verifyDetached(sig, signingInput(JSON.stringify(rest, null, 2), hmacKey), pk)
+}
+
+/** sha256 over the latin1 bytes of a JS string, base64, as npm `ssb-keys.hash` does for strings. */
+export function hashLatin1(text: string): string {
+  return `${sha256(Buffer.from(text, 'latin1')).toString('base64')}.sha256`
+}
+
+/** The message id of the 2-space JSON text of a signed message. */
+export function messageIdOfJson(json: string): MsgId {
+  return `%${hashLatin1(json)}` as MsgId
+}
+
+/** The message id of a signed message value (§2.4): sha256 of latin1 of its 2-space JSON. */
+export function messageId(msg: object): MsgId {
+  return messageIdOfJson(JSON.stringify(msg, null, 2))
+}
