@@ -1,0 +1,98 @@
+/**
+ * Batch validation for replication: many messages, possibly of many feeds, validated with the
+ * same verdicts as validating them one by one in order, but with the signature checks spread
+ * over all cores.
+ *
+ * 1. Every message is prepared (stateless checks, one serialisation, id, signing input) and
+ *    checked against the chain *optimistically*, as if every earlier message were valid.
+ * 2. The signatures of those that pass are verified in parallel.
+ * 3. A sequential walk settles the verdicts against the real chain state. Only a message whose
+ *    optimistic verdict was wrong (an earlier one failed its signature) needs its signature
+ *    checked here, on the calling thread.
+ */
+import type { FeedId } from '@scuttlekit/ssb-ref'
+import { InvalidHmacKeyError } from './errors.js'
+import type { FeedState } from './types.js'
+import { defaultVerifyPool, type VerifyItem, type VerifyPool } from './verify-pool.js'
+import {
+  checkState,
+  nextState,
+  type Prepared,
+  prepare,
+  resolveHmacKey,
+  type ValidateOptions,
+  type Verdict,
+  verdictOf,
+} from './validate.js'
+
+/** Options of {@link validateBatch}. */
+export interface BatchOptions extends ValidateOptions {
+  /** the latest accepted message of a feed, or nothing for a feed we do not have */
+  state?: (feed: FeedId) => FeedState | null | undefined
+  /** where signatures are checked; default: the process-wide pool */
+  pool?: VerifyPool
+  signal?: AbortSignal
+}
+
+/** Verdicts in input order, and the final state of every feed the batch advanced. */
+export interface BatchResult {
+  verdicts: Verdict[]
+  states: Map<FeedId, FeedState>
+}
+
+/**
+ * Validates `msgs` in order, each against its feed's state as left by the messages before it.
+ * Never throws for bad messages (only when `signal` aborts).
+ */
+export async function validateBatch(
+  msgs: readonly unknown[],
+  options: BatchOptions = {},
+): Promise<BatchResult> {
+  const key = resolveHmacKey(options.hmacKey)
+  const hmacBytes = key instanceof Uint8Array ? key : null
+  const lookup = options.state ?? (() => undefined)
+  const prepared: Prepared[] = new Array(msgs.length)
+  const verifyIndex = new Int32Array(msgs.length).fill(-1)
+  const items: VerifyItem[] = []
+
+  // 1. prepare, and guess the chain assuming every earlier message is valid
+  const optimistic = new Map<string, FeedState | null | undefined>()
+  const stateOf = (states: Map<string, FeedState | null | undefined>, feed: string) =>
+    states.has(feed) ? states.get(feed) : lookup(feed as FeedId)
+  for (let i = 0; i < msgs.length; i++) {
+    const p = prepare(msgs[i], hmacBytes)
+    prepared[i] = p
+    if (p.pre || p.post || key instanceof InvalidHmacKeyError) continue
+    const feed = (p.msg as { author: string }).author
+    const state = stateOf(optimistic, feed)
+    if (checkState(state, p)) continue
+    verifyIndex[i] = items.length
+    items.push({ publicKey: p.publicKey!, signature: p.signature!, message: p.signingInput! })
+    const value = p.msg as { sequence: number; timestamp: number }
+    optimistic.set(feed, { id: p.id!, sequence: value.sequence, timestamp: value.timestamp })
+  }
+
+  // 2. signatures, in parallel
+  const sigOk = await (options.pool ?? defaultVerifyPool()).verify(items, {
+    signal: options.signal,
+  })
+
+  // 3. the real chain, in order
+  const actual = new Map<string, FeedState | null | undefined>()
+  const verdicts: Verdict[] = new Array(msgs.length)
+  const states = new Map<FeedId, FeedState>()
+  for (let i = 0; i < msgs.length; i++) {
+    const p = prepared[i]!
+    const feed = p.pre ? undefined : (p.msg as { author: FeedId }).author
+    const state = feed === undefined ? undefined : stateOf(actual, feed)
+    const vi = verifyIndex[i]!
+    const v = verdictOf(p, state, key, vi >= 0 ? sigOk[vi] === 1 : undefined)
+    verdicts[i] = v
+    if (v.ok) {
+      const next = nextState(v)
+      actual.set(v.value.author, next)
+      states.set(v.value.author, next)
+    }
+  }
+  return { verdicts, states }
+}
