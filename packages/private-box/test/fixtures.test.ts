@@ -43,7 +43,16 @@ const rs = load<RsFixture>('private-box-rs.json')
 test('fixtures cover 1..7 recipients at the default max and 8 at max 8', () => {
   assert.deepEqual(
     boxes.map((f) => [f.recipients, f.max]),
-    [[1, 7], [2, 7], [3, 7], [4, 7], [5, 7], [6, 7], [7, 7], [8, 8]],
+    [
+      [1, 7],
+      [2, 7],
+      [3, 7],
+      [4, 7],
+      [5, 7],
+      [6, 7],
+      [7, 7],
+      [8, 8],
+    ],
   )
 })
 
@@ -86,7 +95,10 @@ test('an 8-recipient box does not open for the 8th recipient when max is 6 (7 sl
   const f = boxes.find((x) => x.recipients === 8)!
   const last = f.recipientKeys[7]!
   assert.equal(multiboxOpen(b(f.ciphertext), b(last.secretKey), 6), undefined)
-  assert.deepEqual(multiboxOpen(b(f.ciphertext), b(f.recipientKeys[6]!.secretKey), 6), b(f.plaintext))
+  assert.deepEqual(
+    multiboxOpen(b(f.ciphertext), b(f.recipientKeys[6]!.secretKey), 6),
+    b(f.plaintext),
+  )
 })
 
 test('the private-box-rs vector opens with either key to 00 01 02', () => {

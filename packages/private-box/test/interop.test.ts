@@ -46,7 +46,10 @@ for (let n = 1; n <= 7; n++) {
     assert.equal(boxed.length, 24 + 32 + 49 * n + plaintext.length + 16)
     for (const k of keys) {
       assert.deepEqual(ref.multibox_open(boxed, k.secretKey), plaintext)
-      assert.deepEqual(ref.multibox_open_key(boxed, k.secretKey), multiboxOpenKey(boxed, k.secretKey))
+      assert.deepEqual(
+        ref.multibox_open_key(boxed, k.secretKey),
+        multiboxOpenKey(boxed, k.secretKey),
+      )
     }
     assert.equal(ref.multibox_open(boxed, keypairs(1)[0]!.secretKey), undefined)
   })

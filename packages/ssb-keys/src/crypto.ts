@@ -82,3 +82,21 @@ export function ed25519SecretToCurve25519(secretKey: Uint8Array): Buffer {
   sodium.crypto_sign_ed25519_sk_to_curve25519(out, secretKey)
   return out
 }
+
+/** `crypto_secretbox_easy`: XSalsa20-Poly1305 of `message`, MAC first. `key` has 32 bytes. */
+export function secretboxEasy(message: Uint8Array, nonce: Uint8Array, key: Uint8Array): Buffer {
+  const out = Buffer.allocUnsafe(message.length + sodium.crypto_secretbox_MACBYTES)
+  sodium.crypto_secretbox_easy(out, message, nonce, key)
+  return out
+}
+
+/** `crypto_secretbox_open_easy`: the plaintext, or `undefined` when the MAC does not verify. */
+export function secretboxOpenEasy(
+  cipher: Uint8Array,
+  nonce: Uint8Array,
+  key: Uint8Array,
+): Buffer | undefined {
+  if (cipher.length < sodium.crypto_secretbox_MACBYTES) return undefined
+  const out = Buffer.allocUnsafe(cipher.length - sodium.crypto_secretbox_MACBYTES)
+  return sodium.crypto_secretbox_open_easy(out, cipher, nonce, key) ? out : undefined
+}

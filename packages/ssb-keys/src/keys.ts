@@ -17,14 +17,22 @@ export interface Keys {
 
 /**
  * Turns a seed argument into the 32 bytes `crypto_sign_seed_keypair` takes, as npm `ssb-keys`
- * does: bytes are copied into a zeroed 32-byte buffer (truncated if longer); a string is first
- * cut to 32 UTF-16 units and encoded as UTF-8.
+ * does (§1.1): a string is cut to its first 32 UTF-16 units, encoded as UTF-8 and copied into a
+ * zeroed 32-byte buffer (truncated if longer); bytes must be exactly 32 long (npm ssb-keys hands
+ * them to libsodium, which throws on any other length).
+ *
+ * An empty string is refused: npm `ssb-keys.generate` treats it as "no seed" and returns a
+ * random key, which a caller asking for a deterministic key would not expect.
  */
 export function normalizeSeed(seed: Uint8Array | string): Buffer {
-  const out = Buffer.alloc(32)
-  const bytes = typeof seed === 'string' ? Buffer.from(seed.slice(0, 32), 'utf8') : seed
-  out.set(bytes.subarray(0, 32))
-  return out
+  if (typeof seed === 'string') {
+    if (seed === '') throw new RangeError('a string seed must not be empty')
+    const out = Buffer.alloc(32)
+    out.set(Buffer.from(seed.slice(0, 32), 'utf8').subarray(0, 32))
+    return out
+  }
+  if (seed.length !== 32) throw new RangeError('a byte seed has exactly 32 bytes')
+  return Buffer.from(seed)
 }
 
 /** Builds the key object of a 64-byte libsodium secret key. */
@@ -41,7 +49,8 @@ export function keysFromSecretKey(secretKey: Uint8Array): Keys {
 }
 
 /**
- * A new identity: random, or derived from `seed` (bytes or string, see {@link normalizeSeed}).
+ * A new identity (§1.1): random, or derived from `seed` (32 bytes or a non-empty string, see
+ * {@link normalizeSeed}).
  */
 export function generateKeys(seed?: Uint8Array | string): Keys {
   const { secretKey } = seedKeypair(seed === undefined ? randomBytes(32) : normalizeSeed(seed))
@@ -54,21 +63,26 @@ export function decodeKeyString(value: string): Buffer {
   return Buffer.from(dot === -1 ? value : value.slice(0, dot), 'base64')
 }
 
-const secretKeyCache = new WeakMap<object, Buffer>()
+const secretKeyCache = new WeakMap<object, { text: string; bytes: Buffer }>()
 
-/** The 64-byte secret key of a key object (decoded once per object). */
+/**
+ * The 64-byte secret key of a key object, decoded once per object and `private` string (the
+ * cache is keyed on both, so changing `keys.private` is seen).
+ */
 export function secretKeyOf(keys: Pick<Keys, 'private'>): Buffer {
-  let sk = secretKeyCache.get(keys)
-  if (!sk) {
-    sk = decodeKeyString(keys.private)
-    if (sk.length !== 64) throw new RangeError('the private key does not decode to 64 bytes')
-    secretKeyCache.set(keys, sk)
-  }
-  return sk
+  const cached = secretKeyCache.get(keys)
+  if (cached && cached.text === keys.private) return cached.bytes
+  const bytes = decodeKeyString(keys.private)
+  if (bytes.length !== 64) throw new RangeError('the private key does not decode to 64 bytes')
+  secretKeyCache.set(keys, { text: keys.private, bytes })
+  return bytes
 }
 
-/** The 32-byte public key of a feed id, key object or `"<base64>.ed25519"` string. */
+/**
+ * The 32-byte public key of a feed id, key object or `"<base64>.ed25519"` string. A leading
+ * sigil (`@`, `%` or `&`) is dropped, as npm `ssb-keys` does.
+ */
 export function publicKeyOf(keys: Pick<Keys, 'public'> | string): Buffer {
   const text = typeof keys === 'string' ? keys : keys.public
-  return decodeKeyString(text.startsWith('@') ? text.slice(1) : text)
+  return decodeKeyString(/^[@%&]/.test(text) ? text.slice(1) : text)
 }

@@ -7,6 +7,7 @@
  */
 import type { MsgId, Signature } from '@scuttlekit/ssb-ref'
 import { hmac, sha256, signDetached, verifyDetached } from './crypto.js'
+import { referenceClone } from './internal/clone.js'
 import { type Keys, publicKeyOf, secretKeyOf } from './keys.js'
 
 /** An HMAC key as callers pass it: base64 string, bytes, or nothing for the main network. */
@@ -32,18 +33,19 @@ export function signJson(keys: Pick<Keys, 'private'>, json: string, hmacKey?: Hm
 }
 
 /**
- * Returns a shallow copy of `obj` with `signature` appended as the last key.
- * Own enumerable keys are copied in order, as npm `ssb-keys.signObj` does.
+ * Returns a shallow copy of `obj` with `signature` appended as the last key (§2.3). Own
+ * enumerable keys are copied in order, as npm `ssb-keys.signObj` does; unlike it, a
+ * `signature` already present is left out of the signed bytes rather than signed over.
  */
 export function signObject<T extends object>(
   keys: Pick<Keys, 'private'>,
   obj: T,
   hmacKey?: HmacKey,
 ): T & { signature: Signature } {
-  const { signature: _ignored, ...rest } = obj as T & { signature?: unknown }
-  const copy = rest as T & { signature: Signature }
-  copy.signature = signJson(keys, JSON.stringify(rest, null, 2), hmacKey)
-  return copy
+  const copy = referenceClone(obj)
+  delete copy.signature
+  copy.signature = signJson(keys, JSON.stringify(copy, null, 2), hmacKey)
+  return copy as T & { signature: Signature }
 }
 
 /** Decodes `<base64>.sig.ed25519` to the 64 signature bytes, or `undefined`. */
@@ -55,8 +57,23 @@ export function decodeSignature(signature: unknown): Buffer | undefined {
 }
 
 /**
- * Verifies the `signature` of `obj` against `author` (feed id, key object or public key string).
- * Never throws: junk gives `false`.
+ * The signature bytes npm `ssb-keys.verify` checks: a leading sigil is dropped, the text up to
+ * the first `.` is base64-decoded, and libsodium reads the first 64 bytes (longer input is
+ * accepted, shorter throws there and is `undefined` here).
+ */
+function referenceSignatureBytes(signature: unknown): Buffer | undefined {
+  if (typeof signature !== 'string') return undefined
+  const text = /^[@%&]/.test(signature) ? signature.slice(1) : signature
+  const dot = text.indexOf('.')
+  const sig = Buffer.from(dot === -1 ? text : text.slice(0, dot), 'base64')
+  return sig.length >= 64 ? sig.subarray(0, 64) : undefined
+}
+
+/**
+ * Verifies the `signature` of `obj` against `author` (feed id, key object or public key string),
+ * §2.3. Accepts exactly what npm `ssb-keys.verifyObj` accepts, but never throws: junk gives
+ * `false`. (Signature shape rules such as "88 canonical base64 characters" belong to
+ * ssb-validate, not here.)
  */
 export function verifyObject(
   author: Pick<Keys, 'public'> | string,
@@ -64,16 +81,19 @@ export function verifyObject(
   hmacKey?: HmacKey,
 ): boolean {
   if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) return false
-  const { signature, ...rest } = obj as { signature?: unknown }
-  const sig = decodeSignature(signature)
+  const copy = referenceClone(obj)
+  const sig = referenceSignatureBytes(copy.signature)
+  delete copy.signature
   if (!sig) return false
   let pk: Buffer
+  let input: Uint8Array
   try {
     pk = publicKeyOf(author)
+    input = signingInput(JSON.stringify(copy, null, 2), hmacKey)
   } catch {
     return false
   }
-  return verifyDetached(sig, signingInput(JSON.stringify(rest, null, 2), hmacKey), pk)
+  return verifyDetached(sig, input, pk)
 }
 
 /** sha256 over the latin1 bytes of a JS string, base64, as npm `ssb-keys.hash` does for strings. */

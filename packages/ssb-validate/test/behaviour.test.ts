@@ -1,0 +1,269 @@
+// Our own behaviours: creation round trips with the reference, the batch path's equivalence to
+// one-by-one validation, the worker pool, and junk input.
+import assert from 'node:assert/strict'
+import { createRequire } from 'node:module'
+import { after, describe, test } from 'node:test'
+import { generateKeys, signObject } from '@scuttlekit/ssb-keys'
+import {
+  createMessage,
+  createVerifyPool,
+  DuplicateMessageError,
+  type FeedState,
+  ForkError,
+  InvalidAuthorError,
+  InvalidSignatureError,
+  MessageTooLargeError,
+  type MsgValue,
+  monotonicTimestamp,
+  nextState,
+  OldMessageError,
+  SequenceGapError,
+  TimestampRequiredError,
+  InvalidContentError,
+  validateBatch,
+  validateMessage,
+  validateMessageOOO,
+  type Verdict,
+} from '@scuttlekit/ssb-validate'
+
+const require = createRequire(import.meta.url)
+const ref = require('ssb-validate') as {
+  initial(): { feeds: Record<string, unknown> }
+  append(state: object, hmac: string | null, msg: unknown): object
+  create(state: unknown, keys: object, hmac: string | null, content: unknown, ts: number): MsgValue
+  id(msg: unknown): string
+}
+
+const alice = generateKeys(Buffer.alloc(32, 1))
+const bob = generateKeys(Buffer.alloc(32, 2))
+const HMAC = Buffer.alloc(32, 3).toString('base64')
+
+function makeFeed(keys = alice, n = 5, hmacKey: string | null = null, text = 'hi'): MsgValue[] {
+  const out: MsgValue[] = []
+  let state: FeedState | null = null
+  for (let i = 0; i < n; i++) {
+    const c = createMessage(state, keys, { type: 'post', text: `${text} ${i}` }, 1e12 + i, {
+      hmacKey,
+    })
+    out.push(c.value)
+    state = { id: c.id, sequence: i + 1, timestamp: c.value.timestamp }
+  }
+  return out
+}
+
+/** One-by-one validation, the semantics the batch path must reproduce. */
+function sequential(msgs: unknown[], hmacKey: string | null = null): Verdict[] {
+  const states = new Map<string, FeedState>()
+  return msgs.map((m) => {
+    const author = (m as { author?: string } | null)?.author
+    const v = validateMessage(author ? states.get(author) : undefined, m, { hmacKey })
+    if (v.ok) states.set(v.value.author, nextState(v))
+    return v
+  })
+}
+
+const summary = (vs: Verdict[]) => vs.map((v) => (v.ok ? v.id : v.error.name))
+
+describe('creation', () => {
+  test('what we create, the reference accepts, with the same ids (main net and HMAC)', () => {
+    for (const hmac of [null, HMAC]) {
+      const feed = makeFeed(alice, 5, hmac, 'Grüße € 🐢 \ud800')
+      const state = ref.initial()
+      for (const m of feed) ref.append(state, hmac, m)
+      assert.deepEqual(
+        sequential(feed, hmac).map((v) => (v.ok ? v.id : v.error.message)),
+        feed.map((m) => ref.id(m)),
+      )
+      assert.deepEqual(Object.keys(feed[1]!), [
+        'previous',
+        'sequence',
+        'author',
+        'timestamp',
+        'hash',
+        'content',
+        'signature',
+      ])
+    }
+  })
+
+  test('what the reference creates, we accept', () => {
+    let state: { id: string; sequence: number; timestamp: number; queue: [] } | null = null
+    let ours: FeedState | null = null
+    for (let i = 0; i < 5; i++) {
+      const m = ref.create(state, alice, HMAC, { type: 'test', n: i, s: 'ß€😀' }, 1e12 + i)
+      const v = validateMessage(ours, m, { hmacKey: HMAC })
+      assert.ok(v.ok, v.ok ? '' : v.error.message)
+      assert.equal(v.id, ref.id(m))
+      ours = nextState(v)
+      state = { id: v.id, sequence: i + 1, timestamp: m.timestamp, queue: [] }
+    }
+  })
+
+  test('the size limit is checked after signing, unlike the reference', () => {
+    // find content whose unsigned message fits in 8192 units but whose signed one does not
+    let text = 'x'.repeat(7800)
+    let made: MsgValue | undefined
+    for (; text.length < 8192; text += 'x') {
+      const unsignedLength = JSON.stringify(
+        {
+          previous: null,
+          sequence: 1,
+          author: alice.id,
+          timestamp: 1,
+          hash: 'sha256',
+          content: { type: 'post', text },
+        },
+        null,
+        2,
+      ).length
+      if (unsignedLength === 8150) {
+        made = ref.create(null, alice, null, { type: 'post', text }, 1)
+        break
+      }
+    }
+    assert.ok(made, 'found a boundary message')
+    assert.throws(() => ref.append(ref.initial(), null, made), /must not be larger than 8192/)
+    assert.throws(
+      () => createMessage(null, alice, { type: 'post', text }, 1),
+      (err: Error) => err instanceof MessageTooLargeError && !('fatal' in err && err.fatal),
+    )
+  })
+
+  test('bad create input is a named error', () => {
+    assert.throws(() => createMessage(null, alice, { type: 'post' }, Number.NaN), TimestampRequiredError)
+    assert.throws(
+      () => createMessage(null, alice, 5 as unknown as string, 1),
+      InvalidContentError,
+    )
+    assert.throws(() => createMessage(null, alice, { type: 'p' }, 1), /type must be a string/)
+  })
+})
+
+describe('single messages', () => {
+  const feed = makeFeed()
+  const s2: FeedState = { id: ref.id(feed[1]!) as FeedState['id'], sequence: 2, timestamp: 1 }
+
+  test('duplicate, old and gap are told apart and are not fatal', () => {
+    const dup = validateMessage(s2, feed[1])
+    assert.ok(!dup.ok && dup.error instanceof DuplicateMessageError && !dup.error.fatal)
+    const old = validateMessage(s2, feed[0])
+    assert.ok(!old.ok && old.error instanceof OldMessageError && !old.error.fatal)
+    const gap = validateMessage(s2, feed[4])
+    assert.ok(!gap.ok && gap.error instanceof SequenceGapError && !gap.error.fatal)
+  })
+
+  test('a fork is fatal', () => {
+    const other = signObject(alice, { ...stripSig(feed[2]!), content: { type: 'post', text: 'evil' } })
+    const v = validateMessage(
+      { id: ref.id(feed[1]!) as FeedState['id'], sequence: 2, timestamp: 1 },
+      { ...other, previous: ref.id(feed[0]!) },
+    )
+    assert.ok(!v.ok && v.error.fatal)
+    const fork = signObject(alice, { ...stripSig(feed[2]!), previous: ref.id(feed[0]!) })
+    const f = validateMessage(s2, fork)
+    assert.ok(!f.ok && f.error instanceof ForkError && f.error.fatal)
+  })
+
+  test('junk never throws', () => {
+    const junk: unknown[] = [null, undefined, 0, 1, 'x', true, [], {}, [1, 2], { author: 5 }]
+    for (const j of junk) {
+      const v = validateMessage(null, j)
+      assert.ok(!v.ok && v.error instanceof InvalidAuthorError)
+      assert.ok(!validateMessageOOO(j).ok)
+    }
+  })
+
+  test('out-of-order validation needs no chain', () => {
+    const v = validateMessageOOO(feed[3])
+    assert.ok(v.ok)
+    assert.equal(v.id, ref.id(feed[3]!))
+    const bad = validateMessageOOO({ ...feed[3]!, timestamp: 'x' })
+    assert.ok(!bad.ok && bad.error.fatal)
+  })
+
+  test('receive timestamps strictly increase', () => {
+    let last = 0
+    for (let i = 0; i < 5000; i++) {
+      const t = monotonicTimestamp()
+      assert.ok(t > last)
+      last = t
+    }
+  })
+})
+
+function stripSig(m: MsgValue): Omit<MsgValue, 'signature'> {
+  const { signature: _s, ...rest } = m
+  return rest
+}
+
+describe('batch validation', () => {
+  const pool = createVerifyPool({ workers: 1, minParallel: 1 })
+  after(() => pool.close())
+
+  test('equals one-by-one validation over a messy mix of feeds', async () => {
+    const a = makeFeed(alice, 40)
+    const b = makeFeed(bob, 40)
+    const badSig = { ...a[10]!, signature: b[10]!.signature }
+    const altA10 = signObject(alice, { ...stripSig(a[10]!), content: { type: 'post', text: 'alt' } })
+    const fork = signObject(bob, { ...stripSig(b[20]!), previous: b[5] && ref.id(b[5]) })
+    const mix: unknown[] = []
+    for (let i = 0; i < 40; i++) {
+      if (i === 10) mix.push(badSig, altA10) // a bad signature, then a valid alternative
+      else mix.push(a[i])
+      if (i === 20) mix.push(fork)
+      mix.push(b[i])
+      if (i % 7 === 0) mix.push(b[i], null, 'junk') // duplicates and junk
+    }
+    const expected = summary(sequential(mix))
+    for (const p of [pool, createVerifyPool({ workers: 0 })]) {
+      const got = await validateBatch(mix, { pool: p })
+      assert.deepEqual(summary(got.verdicts), expected)
+    }
+    // the alternative was first-seen valid, so the real a[11] is a fork afterwards
+    assert.ok(expected.includes('InvalidSignatureError'))
+    assert.ok(expected.includes('ForkError'))
+    assert.ok(expected.includes('DuplicateMessageError'))
+    const res = await validateBatch(mix, { pool })
+    assert.equal(res.states.get(bob.id)?.sequence, 40)
+    assert.equal(res.states.get(alice.id)?.sequence, 11)
+  })
+
+  test('continues from the given state and reports bad signatures in a big batch', async () => {
+    const a = makeFeed(alice, 300)
+    const start = { id: ref.id(a[99]!) as FeedState['id'], sequence: 100, timestamp: 1 }
+    const tail = a.slice(100)
+    tail[150] = { ...tail[150]!, signature: tail[149]!.signature }
+    const res = await validateBatch(tail, { pool, state: () => start })
+    const verdicts = res.verdicts
+    assert.ok(verdicts.slice(0, 150).every((v) => v.ok))
+    assert.ok(!verdicts[150]!.ok && verdicts[150]!.error instanceof InvalidSignatureError)
+    assert.ok(verdicts.slice(151).every((v) => !v.ok && v.error instanceof SequenceGapError))
+    assert.equal(res.states.get(alice.id)?.sequence, 250)
+  })
+
+  test('an HMAC network: the wrong key rejects everything, fatally', async () => {
+    const feed = makeFeed(alice, 100, HMAC)
+    const good = await validateBatch(feed, { pool, hmacKey: HMAC })
+    assert.ok(good.verdicts.every((v) => v.ok))
+    const bad = await validateBatch(feed, { pool })
+    assert.ok(!bad.verdicts[0]!.ok && bad.verdicts[0]!.error instanceof InvalidSignatureError)
+    const badKey = await validateBatch(feed, { pool, hmacKey: 'not base64' })
+    assert.ok(!badKey.verdicts[0]!.ok && badKey.verdicts[0]!.error.name === 'InvalidHmacKeyError')
+  })
+
+  test('a pool whose worker dies still answers, on the calling thread', async () => {
+    const p = createVerifyPool({ workers: 1, minParallel: 1 })
+    const feed = makeFeed(alice, 200)
+    await validateBatch(feed.slice(0, 10), { pool: p }) // start the worker
+    await p.close()
+    const res = await validateBatch(feed, { pool: p })
+    assert.ok(res.verdicts.every((v) => v.ok))
+    assert.equal(p.size, 0)
+  })
+
+  test('an aborted batch rejects', async () => {
+    const ac = new AbortController()
+    ac.abort()
+    await assert.rejects(validateBatch(makeFeed(alice, 100), { pool, signal: ac.signal }))
+  })
+})
