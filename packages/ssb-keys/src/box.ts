@@ -7,12 +7,7 @@
  * `unboxKey` and `unboxBody` on `.box`, `QQ==.box`, a low-order one-time key or a count byte that
  * points past the end (bad-inputs.md §2, §8, §9).
  */
-import {
-  multibox,
-  multiboxOpenBody,
-  multiboxOpenKey,
-  UNBOX_KEY_BYTES,
-} from '@scuttlekit/private-box'
+import { multibox, multiboxOpenBody, multiboxOpenKey } from '@scuttlekit/private-box'
 import { feedIdToBytes, InvalidFeedIdError } from '@scuttlekit/ssb-ref'
 import { ed25519PublicToCurve25519, ed25519SecretToCurve25519 } from './crypto.js'
 import { type Keys, secretKeyOf } from './keys.js'
@@ -88,7 +83,7 @@ export function unboxBodyWithKey(
 ): unknown {
   const bytes = boxBytes(boxed)
   const key = boxBytes(unboxKey)
-  if (bytes === undefined || key === undefined || key.length !== UNBOX_KEY_BYTES) return undefined
+  if (bytes === undefined || key === undefined) return undefined
   return parseJson(multiboxOpenBody(bytes, key))
 }
 

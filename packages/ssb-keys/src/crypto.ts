@@ -77,7 +77,8 @@ export function ed25519PublicToCurve25519(publicKey: Uint8Array): Buffer | undef
 
 /** Converts a 64-byte ed25519 secret key to its curve25519 secret scalar. */
 export function ed25519SecretToCurve25519(secretKey: Uint8Array): Buffer {
-  if (secretKey.length !== SECRET_KEY_BYTES) throw new RangeError('an ed25519 secret key has 64 bytes')
+  if (secretKey.length !== SECRET_KEY_BYTES)
+    throw new RangeError('an ed25519 secret key has 64 bytes')
   const out = Buffer.allocUnsafe(32)
   sodium.crypto_sign_ed25519_sk_to_curve25519(out, secretKey)
   return out

@@ -1,12 +1,7 @@
 import assert from 'node:assert/strict'
 import { createRequire } from 'node:module'
 import { test } from 'node:test'
-import {
-  generateKeys,
-  messageId,
-  signObject,
-  verifyObject,
-} from '@scuttlekit/ssb-keys'
+import { generateKeys, messageId, signObject, verifyObject } from '@scuttlekit/ssb-keys'
 
 const require = createRequire(import.meta.url)
 const ref = require('ssb-keys') as {

@@ -61,13 +61,71 @@ export const canonicalBase64Source: string = `(?:${B64_CHAR}{4})*(?:${B64_CHAR}(
 const canonicalBase64Regex = new RegExp(`^${canonicalBase64Source}$`)
 
 /**
+ * The pattern of canonical base64 for exactly `byteLength` bytes, as npm
+ * `is-canonical-base64(prefix, suffix, length)` builds it: `4n/3` characters rounded down, then
+ * the padded tail whose last character has zero padding bits.
+ */
+function canonicalBase64OfLength(byteLength: number): string {
+  const chars = Math.floor((byteLength * 8) / 6)
+  const tail = byteLength % 3 === 1 ? '[AQgw]==' : byteLength % 3 === 2 ? '[AEIMQUYcgkosw048]=' : ''
+  return `${B64_CHAR}{${chars}}${tail}`
+}
+
+/**
  * True when `value` is canonical RFC 4648 base64 (with padding), as npm `is-canonical-base64`
  * decides it: correct alphabet and length, and zero padding bits, so that exactly one string
- * encodes any byte sequence. The empty string is canonical.
+ * encodes any byte sequence. The empty string is canonical. With `byteLength`, the string must
+ * also encode exactly that many bytes (npm `isCanonicalBase64('', '', byteLength)`).
  */
-export function isCanonicalBase64(value: unknown): value is string {
-  return typeof value === 'string' && canonicalBase64Regex.test(value)
+export function isCanonicalBase64(value: unknown, byteLength?: number): value is string {
+  if (typeof value !== 'string') return false
+  if (byteLength === undefined) return canonicalBase64Regex.test(value)
+  if (!Number.isSafeInteger(byteLength) || byteLength < 0) {
+    throw new RangeError('byteLength must be a non-negative integer')
+  }
+  return new RegExp(`^${canonicalBase64OfLength(byteLength)}$`).test(value)
 }
+
+const SUFFIX = '\\.[a-zA-Z\\d-]+'
+/** `ssb-ref.feedTypeIdRegex`: `@`, canonical base64 of any length, `.` and a suffix. */
+export const feedTypeIdRegex: RegExp = new RegExp(`^@${canonicalBase64Source}${SUFFIX}$`)
+/** `ssb-ref.msgTypeIdRegex`: `%`, canonical base64 of any length, `.` and a suffix. */
+export const msgTypeIdRegex: RegExp = new RegExp(`^%${canonicalBase64Source}${SUFFIX}$`)
+/** `ssb-ref.blobTypeIdRegex`: `&`, canonical base64 of any length, `.` and a suffix. */
+export const blobTypeIdRegex: RegExp = new RegExp(`^&${canonicalBase64Source}${SUFFIX}$`)
+
+/**
+ * True for a string npm `ssb-ref.isFeedType` accepts: a feed id of any (future) format, e.g.
+ * `@<base64>.bamboo-2`. Here the `.` is escaped and the suffix is `[a-zA-Z0-9-]+`.
+ */
+export function isFeedTypeId(value: unknown): value is string {
+  return typeof value === 'string' && feedTypeIdRegex.test(value)
+}
+
+/** True for a string npm `ssb-ref.isMsgType` accepts: a message id of any (future) format. */
+export function isMsgTypeId(value: unknown): value is string {
+  return typeof value === 'string' && msgTypeIdRegex.test(value)
+}
+
+/** True for a string npm `ssb-ref.isBlobType` accepts: a blob id of any (future) format. */
+export function isBlobTypeId(value: unknown): value is string {
+  return typeof value === 'string' && blobTypeIdRegex.test(value)
+}
+
+/** Alias of {@link isFeedId}, as npm ssb-ref exports it (`isFeed`). */
+export const isFeed: (value: unknown) => value is FeedId = isFeedId
+/** Alias of {@link isMsgId}, as npm ssb-ref exports it (`isMsg`). */
+export const isMsg: (value: unknown) => value is MsgId = isMsgId
+/** Alias of {@link isBlobId}, as npm ssb-ref exports it (`isBlob`). */
+export const isBlob: (value: unknown) => value is BlobId = isBlobId
+/** Alias of {@link isCloakedMsgId}, as npm ssb-ref exports it (`isCloakedMsg`). */
+export const isCloakedMsg: (value: unknown) => value is CloakedMsgId = isCloakedMsgId
+/** Alias of {@link isFeedTypeId}, as npm ssb-ref exports it (`isFeedType`). */
+export const isFeedType: (value: unknown) => value is string = isFeedTypeId
+/** Alias of {@link isMsgTypeId}, as npm ssb-ref exports it (`isMsgType`). */
+export const isMsgType: (value: unknown) => value is string = isMsgTypeId
+/** Alias of {@link isBlobTypeId}, as npm ssb-ref exports it (`isBlobType`). */
+export const isBlobType: (value: unknown) => value is string = isBlobTypeId
 
 /** The 32 key bytes of a feed id, or `undefined` when the id is not one. */
 export function feedIdToBytes(id: string): Uint8Array | undefined {

@@ -62,7 +62,7 @@ export async function validateBatch(
   for (let i = 0; i < msgs.length; i++) {
     const p = prepare(msgs[i], hmacBytes)
     prepared[i] = p
-    if (p.pre || p.post || key instanceof InvalidHmacKeyError) continue
+    if (p.pre || p.post || p.curve || key instanceof InvalidHmacKeyError) continue
     const feed = (p.msg as { author: string }).author
     const state = stateOf(optimistic, feed)
     if (checkState(state, p)) continue

@@ -144,3 +144,10 @@ export class TimestampRequiredError extends ValidationError {
     super('timestamp must be provided', false)
   }
 }
+
+/** The author's key is of a curve other than ed25519 (`isFeedId` also accepts `.sha256`). */
+export class UnknownCurveError extends ValidationError {
+  constructor(curve: string) {
+    super(`unknown curve:${curve} expected: ed25519`, false)
+  }
+}

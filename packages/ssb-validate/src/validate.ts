@@ -30,6 +30,7 @@ import {
   OldMessageError,
   SequenceGapError,
   SignatureTypeError,
+  UnknownCurveError,
   type ValidationError,
 } from './errors.js'
 import type { FeedState, MsgValue } from './types.js'
@@ -72,6 +73,8 @@ export interface Prepared {
   signingInput?: Uint8Array
   signature?: Uint8Array
   publicKey?: Uint8Array
+  /** set when the author's curve is not ed25519: reported where the signature check would be */
+  curve?: UnknownCurveError
 }
 
 /** Decodes the HMAC key once, or reports that it is unusable. */
@@ -95,6 +98,11 @@ export function prepare(msg: unknown, hmacKey: Uint8Array | null): Prepared {
   const post = shapeError(msg, json)
   if (post) return { msg, post }
   const sig = m.signature as string
+  // `isFeedId` also accepts `.sha256` authors; their `.sig.sha256` signatures pass the format
+  // check, and only the signature step finds no such curve (npm ssb-keys throws there).
+  if (!m.author.endsWith('.ed25519')) {
+    return { msg, json, curve: new UnknownCurveError(m.author.slice(46)) }
+  }
   // The signature is the last key and its text needs no escaping (base64, `.`, word chars), so
   // the unsigned serialisation is the signed one with its last member cut out (§2.3).
   const tail = `,\n  "signature": "${sig}"\n}`
@@ -107,7 +115,9 @@ export function prepare(msg: unknown, hmacKey: Uint8Array | null): Prepared {
     id,
     json,
     signingInput: hmacKey ? hmac(unsigned, hmacKey) : unsigned,
-    signature: Buffer.from(sig.slice(0, 88), 'base64'),
+    // 88 base64 characters may carry 65 or 66 bytes; sodium checks the first 64 and so does the
+    // network, so such a message is valid (with its own id). Keep exactly that behaviour.
+    signature: Buffer.from(sig.slice(0, 88), 'base64').subarray(0, 64),
     publicKey: Buffer.from(m.author.slice(1, 45), 'base64'),
   }
 }
@@ -162,6 +172,7 @@ export function verdictOf(
   if (chain) return { ok: false, error: chain }
   if (prepared.post) return { ok: false, error: prepared.post }
   if (hmacKey instanceof InvalidHmacKeyError) return { ok: false, error: hmacKey }
+  if (prepared.curve) return { ok: false, error: prepared.curve }
   if (!(sigOk ?? verifyPrepared(prepared))) return { ok: false, error: new InvalidSignatureError() }
   return { ok: true, id: prepared.id!, value: prepared.msg as MsgValue, json: prepared.json! }
 }
@@ -207,6 +218,7 @@ export function validateMessageOOO(msg: unknown, options: ValidateOptions = {}):
     return { ok: false, error }
   }
   if (key instanceof InvalidHmacKeyError) return { ok: false, error: key }
+  if (prepared.curve) return { ok: false, error: prepared.curve }
   if (!verifyPrepared(prepared)) return { ok: false, error: new InvalidSignatureError() }
   return { ok: true, id: prepared.id!, value: msg as MsgValue, json: prepared.json! }
 }

@@ -88,30 +88,40 @@ function lstatExistsSync(path: string): boolean {
 
 /** Reads and validates the secret file at `path`. */
 export async function loadSecret(path: string): Promise<LoadedSecret> {
-  let mode: number
+  const fail = async (err: unknown) =>
+    readError(path, err, codeOf(err) === 'ENOENT' && (await lstatExists(path)))
+  let stats: fs.Stats
+  try {
+    stats = await fsp.stat(path)
+  } catch (err) {
+    throw await fail(err)
+  }
+  const mode = checkStats(path, stats)
   let bytes: Buffer
   try {
-    mode = checkStats(path, await fsp.stat(path))
     bytes = await fsp.readFile(path)
   } catch (err) {
-    if (err instanceof Error && err.name.startsWith('Secret') && !codeOf(err)) throw err
-    if (err instanceof CorruptSecretFileError) throw err
-    throw readError(path, err, codeOf(err) === 'ENOENT' && (await lstatExists(path)))
+    throw await fail(err)
   }
   return parse(path, bytes, mode)
 }
 
 /** Sync {@link loadSecret}. */
 export function loadSecretSync(path: string): LoadedSecret {
-  let mode: number
+  const fail = (err: unknown) =>
+    readError(path, err, codeOf(err) === 'ENOENT' && lstatExistsSync(path))
+  let stats: fs.Stats
+  try {
+    stats = fs.statSync(path)
+  } catch (err) {
+    throw fail(err)
+  }
+  const mode = checkStats(path, stats)
   let bytes: Buffer
   try {
-    mode = checkStats(path, fs.statSync(path))
     bytes = fs.readFileSync(path)
   } catch (err) {
-    if (err instanceof Error && err.name.startsWith('Secret') && !codeOf(err)) throw err
-    if (err instanceof CorruptSecretFileError) throw err
-    throw readError(path, err, codeOf(err) === 'ENOENT' && lstatExistsSync(path))
+    throw fail(err)
   }
   return parse(path, bytes, mode)
 }

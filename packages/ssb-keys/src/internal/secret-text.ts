@@ -22,11 +22,7 @@ const HEADER = [
   '#',
 ]
 
-const FOOTER = [
-  '#',
-  "# The only part of this file that's safe to share is your public name:",
-  '#',
-]
+const FOOTER = ['#', "# The only part of this file that's safe to share is your public name:", '#']
 
 /**
  * The file as npm ssb-keys `create` writes it: the warning block, the 2-space JSON of the four
@@ -34,7 +30,12 @@ const FOOTER = [
  * `#   <id>`, no trailing newline.
  */
 export function formatSecretText(keys: Keys, legacy: boolean): string {
-  const fields: Keys = { curve: keys.curve, public: keys.public, private: keys.private, id: keys.id }
+  const fields: Keys = {
+    curve: keys.curve,
+    public: keys.public,
+    private: keys.private,
+    id: keys.id,
+  }
   const body = legacy ? keys.private : JSON.stringify(fields, null, 2)
   return [...HEADER, body, ...FOOTER, `#   ${keys.id}`].join('\n')
 }
@@ -84,7 +85,8 @@ export function checkKeyObject(raw: unknown): KeyCheck {
   const secretKey = decodeTagged(fields.private, 'private key', 64)
   if (!Buffer.isBuffer(secretKey)) return { ok: false, ...secretKey }
   const derived = seedKeypair(secretKey.subarray(0, 32)).publicKey
-  if (!derived.equals(secretKey.subarray(32))) return { ok: false, kind: 'mismatch', reason: MISMATCH }
+  if (!derived.equals(secretKey.subarray(32)))
+    return { ok: false, kind: 'mismatch', reason: MISMATCH }
   if (fields.public !== undefined) {
     const publicKey = decodeTagged(fields.public, 'public key', 32)
     if (!Buffer.isBuffer(publicKey)) return { ok: false, ...publicKey }
