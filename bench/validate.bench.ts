@@ -10,12 +10,12 @@ import { availableParallelism } from 'node:os'
 import { generateKeys, signingInput } from '@scuttlekit/ssb-keys'
 import {
   createMessage,
+  defaultVerifyPool,
   type FeedState,
   type MsgValue,
   nextState,
   validateBatch,
   validateMessage,
-  defaultVerifyPool,
 } from '@scuttlekit/ssb-validate'
 import sodium from 'sodium-native'
 import { fmtRate, medianMs, printTable, rate } from './lib/measure.js'

@@ -2,7 +2,10 @@
 import { performance } from 'node:perf_hooks'
 
 /** Runs `fn` `runs` times and returns the median wall time in ms. */
-export async function medianMs(runs: number, fn: () => unknown | Promise<unknown>): Promise<number> {
+export async function medianMs(
+  runs: number,
+  fn: () => unknown | Promise<unknown>,
+): Promise<number> {
   const times: number[] = []
   for (let i = 0; i < runs; i++) {
     const t0 = performance.now()

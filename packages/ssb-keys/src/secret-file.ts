@@ -13,6 +13,7 @@ import {
   SecretKeyMismatchError,
 } from './errors.js'
 import {
+  type LoadedSecret,
   loadSecret,
   loadSecretSync,
   renderSecret,
@@ -148,6 +149,36 @@ export function createSecretFileSync(path: string, options: CreateSecretFileOpti
   return keys
 }
 
+const RACE_ATTEMPTS = 40
+const RACE_DELAY_MS = 25
+
+/**
+ * Reads a file another process has just created: it may still be empty or half written, so a
+ * corrupt read is retried for up to a second before it counts.
+ */
+async function loadAfterRace(path: string): Promise<LoadedSecret> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await loadSecret(path)
+    } catch (err) {
+      if (!(err instanceof CorruptSecretFileError) || attempt >= RACE_ATTEMPTS) throw err
+      await new Promise((resolve) => setTimeout(resolve, RACE_DELAY_MS))
+    }
+  }
+}
+
+/** Sync {@link loadAfterRace}. */
+function loadAfterRaceSync(path: string): LoadedSecret {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return loadSecretSync(path)
+    } catch (err) {
+      if (!(err instanceof CorruptSecretFileError) || attempt >= RACE_ATTEMPTS) throw err
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, RACE_DELAY_MS)
+    }
+  }
+}
+
 /**
  * Loads the identity at `path`, creating a new one **only** when the file does not exist
  * (`ENOENT`). A file that is corrupt, mismatched or unreadable is an error, never replaced
@@ -167,7 +198,7 @@ export async function loadOrCreateSecretFile(path: string): Promise<LoadedSecret
     await writeSecret(path, formatSecretFile(keys))
   } catch (err) {
     if (!(err instanceof SecretFileExistsError)) throw err
-    const { keys: theirs, mode } = await loadSecret(path)
+    const { keys: theirs, mode } = await loadAfterRace(path)
     return describeMode(path, theirs, mode, false)
   }
   return describeMode(path, keys, SECRET_FILE_MODE, true)
@@ -186,7 +217,7 @@ export function loadOrCreateSecretFileSync(path: string): LoadedSecretFile {
     writeSecretSync(path, formatSecretFile(keys))
   } catch (err) {
     if (!(err instanceof SecretFileExistsError)) throw err
-    const { keys: theirs, mode } = loadSecretSync(path)
+    const { keys: theirs, mode } = loadAfterRaceSync(path)
     return describeMode(path, theirs, mode, false)
   }
   return describeMode(path, keys, SECRET_FILE_MODE, true)

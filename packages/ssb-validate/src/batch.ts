@@ -13,7 +13,6 @@
 import type { FeedId } from '@scuttlekit/ssb-ref'
 import { InvalidHmacKeyError } from './errors.js'
 import type { FeedState } from './types.js'
-import { defaultVerifyPool, type VerifyItem, type VerifyPool } from './verify-pool.js'
 import {
   checkState,
   nextState,
@@ -24,6 +23,7 @@ import {
   type Verdict,
   verdictOf,
 } from './validate.js'
+import { defaultVerifyPool, type VerifyItem, type VerifyPool } from './verify-pool.js'
 
 /** Options of {@link validateBatch}. */
 export interface BatchOptions extends ValidateOptions {

@@ -87,7 +87,10 @@ export function shapeError(msg: unknown, json: string): ValidationError | undefi
     !isObjectLike(msg) ||
     !isInt32((msg as { sequence?: unknown }).sequence) ||
     !isFeedId((msg as { author?: unknown }).author) ||
-    !(isObjectLike((msg as { content?: unknown }).content) || isEncrypted((msg as { content?: unknown }).content)) ||
+    !(
+      isObjectLike((msg as { content?: unknown }).content) ||
+      isEncrypted((msg as { content?: unknown }).content)
+    ) ||
     !isValidOrder(msg, false) ||
     (msg as { hash?: unknown }).hash !== 'sha256'
   ) {

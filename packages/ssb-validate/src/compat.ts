@@ -4,25 +4,15 @@
  * typed core, so they share its fixes: junk such as `null` gets an error instead of a TypeError,
  * and `create` checks the size of the signed message, not the unsigned one.
  */
-import { type FeedId, isFeedId, type MsgId } from '@scuttlekit/ssb-ref'
+
 import { type HmacKey, type Keys, messageId } from '@scuttlekit/ssb-keys'
-import {
-  contentError,
-  encode as encode2,
-  isSignatureOfAuthorCurve,
-  shapeError,
-} from './checks.js'
+import { type FeedId, isFeedId, type MsgId } from '@scuttlekit/ssb-ref'
+import { contentError, encode as encode2, isSignatureOfAuthorCurve, shapeError } from './checks.js'
 import { createMessage } from './create.js'
 import { ValidationError } from './errors.js'
 import { monotonicTimestamp } from './timestamp.js'
 import type { FeedState, KVT, MsgValue } from './types.js'
-import {
-  checkState,
-  prepare,
-  resolveHmacKey,
-  validateMessageOOO,
-  verdictOf,
-} from './validate.js'
+import { checkState, prepare, resolveHmacKey, validateMessageOOO, verdictOf } from './validate.js'
 
 /** A feed's entry in the drop-in state: its latest message and the queue of unverified ones. */
 export interface CompatFeedState {
@@ -72,7 +62,10 @@ export function isSupportedHash(msg: { hash?: unknown }): boolean {
 }
 
 /** Signature format matches the author's curve: `true` or `undefined`, as the reference. */
-export function isSigMatchesCurve(msg: { signature?: unknown; author?: unknown }): true | undefined {
+export function isSigMatchesCurve(msg: {
+  signature?: unknown
+  author?: unknown
+}): true | undefined {
   return typeof msg.author === 'string' && isSignatureOfAuthorCurve(msg.signature, msg.author)
     ? true
     : undefined

@@ -1,13 +1,13 @@
 /**
  * Creating the next message of one's own feed (§2.1, §2.3, §2.5 of ssb-protocol.md).
  */
+
+import { type Keys, messageIdOfJson, signJson } from '@scuttlekit/ssb-keys'
 import type { MsgId } from '@scuttlekit/ssb-ref'
-import { type Keys, signJson } from '@scuttlekit/ssb-keys'
 import { encode, isEncrypted, MAX_MESSAGE_LENGTH, shapeError } from './checks.js'
 import { InvalidContentError, MessageTooLargeError, TimestampRequiredError } from './errors.js'
 import type { FeedState, MsgValue, UnsignedMsgValue } from './types.js'
-import { type ValidateOptions, resolveHmacKey } from './validate.js'
-import { messageIdOfJson } from '@scuttlekit/ssb-keys'
+import { resolveHmacKey, type ValidateOptions } from './validate.js'
 
 /** A freshly created message and what storing it needs. */
 export interface Created {

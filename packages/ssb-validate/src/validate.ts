@@ -7,9 +7,10 @@
  * {@link prepare} does everything that does not depend on the feed state (one `JSON.stringify`,
  * the id, the signing input) and {@link checkState} does the chain checks.
  */
-import { isFeedId, type MsgId } from '@scuttlekit/ssb-ref'
+
 import { createHash } from 'node:crypto'
 import { type HmacKey, hmac, verifyDetached } from '@scuttlekit/ssb-keys'
+import { isFeedId, type MsgId } from '@scuttlekit/ssb-ref'
 import {
   encode,
   isInvalidHmacKey,
@@ -92,7 +93,8 @@ export function prepare(msg: unknown, hmacKey: Uint8Array | null): Prepared {
   if (typeof msg !== 'object' || msg === null) return { msg, pre: new InvalidAuthorError() }
   const m = msg as Partial<Record<keyof MsgValue, unknown>>
   if (!isFeedId(m.author)) return { msg, pre: new InvalidAuthorError() }
-  if (!isSignatureOfAuthorCurve(m.signature, m.author)) return { msg, pre: new SignatureTypeError() }
+  if (!isSignatureOfAuthorCurve(m.signature, m.author))
+    return { msg, pre: new SignatureTypeError() }
   if (!isValidOrder(msg, true)) return { msg, post: new KeyOrderError() }
   const json = encode(msg)
   const post = shapeError(msg, json)
@@ -211,7 +213,8 @@ export function validateMessageOOO(msg: unknown, options: ValidateOptions = {}):
   const prepared = prepare(msg, key instanceof Uint8Array ? key : null)
   if (prepared.pre) return { ok: false, error: prepared.pre }
   const m = msg as Record<string, unknown>
-  if (typeof m.timestamp !== 'number') return { ok: false, error: new MissingTimestampError(m.author) }
+  if (typeof m.timestamp !== 'number')
+    return { ok: false, error: new MissingTimestampError(m.author) }
   if (prepared.post) {
     const error =
       prepared.post instanceof KeyOrderError ? prepared.post : new InvalidShapeError('', true)

@@ -6,7 +6,7 @@
 import { availableParallelism } from 'node:os'
 import { Worker } from 'node:worker_threads'
 import { verifyDetached } from '@scuttlekit/ssb-keys'
-import { packItems, type VerifyItem, verifyPacked } from './verify-codec.js'
+import { packItems, type VerifyItem } from './verify-codec.js'
 
 export type { VerifyItem } from './verify-codec.js'
 

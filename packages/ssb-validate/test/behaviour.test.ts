@@ -11,6 +11,7 @@ import {
   type FeedState,
   ForkError,
   InvalidAuthorError,
+  InvalidContentError,
   InvalidSignatureError,
   MessageTooLargeError,
   type MsgValue,
@@ -19,11 +20,10 @@ import {
   OldMessageError,
   SequenceGapError,
   TimestampRequiredError,
-  InvalidContentError,
+  type Verdict,
   validateBatch,
   validateMessage,
   validateMessageOOO,
-  type Verdict,
 } from '@scuttlekit/ssb-validate'
 
 const require = createRequire(import.meta.url)
@@ -130,11 +130,11 @@ describe('creation', () => {
   })
 
   test('bad create input is a named error', () => {
-    assert.throws(() => createMessage(null, alice, { type: 'post' }, Number.NaN), TimestampRequiredError)
     assert.throws(
-      () => createMessage(null, alice, 5 as unknown as string, 1),
-      InvalidContentError,
+      () => createMessage(null, alice, { type: 'post' }, Number.NaN),
+      TimestampRequiredError,
     )
+    assert.throws(() => createMessage(null, alice, 5 as unknown as string, 1), InvalidContentError)
     assert.throws(() => createMessage(null, alice, { type: 'p' }, 1), /type must be a string/)
   })
 })
@@ -153,7 +153,10 @@ describe('single messages', () => {
   })
 
   test('a fork is fatal', () => {
-    const other = signObject(alice, { ...stripSig(feed[2]!), content: { type: 'post', text: 'evil' } })
+    const other = signObject(alice, {
+      ...stripSig(feed[2]!),
+      content: { type: 'post', text: 'evil' },
+    })
     const v = validateMessage(
       { id: ref.id(feed[1]!) as FeedState['id'], sequence: 2, timestamp: 1 },
       { ...other, previous: ref.id(feed[0]!) },
@@ -204,11 +207,15 @@ describe('batch validation', () => {
     const a = makeFeed(alice, 40)
     const b = makeFeed(bob, 40)
     const badSig = { ...a[10]!, signature: b[10]!.signature }
-    const altA10 = signObject(alice, { ...stripSig(a[10]!), content: { type: 'post', text: 'alt' } })
+    const altA10 = signObject(alice, {
+      ...stripSig(a[10]!),
+      content: { type: 'post', text: 'alt' },
+    })
     const fork = signObject(bob, { ...stripSig(b[20]!), previous: b[5] && ref.id(b[5]) })
     const mix: unknown[] = []
     for (let i = 0; i < 40; i++) {
-      if (i === 10) mix.push(badSig, altA10) // a bad signature, then a valid alternative
+      if (i === 10)
+        mix.push(badSig, altA10) // a bad signature, then a valid alternative
       else mix.push(a[i])
       if (i === 20) mix.push(fork)
       mix.push(b[i])
