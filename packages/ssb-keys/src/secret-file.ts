@@ -3,8 +3,8 @@
  * npm ssb-keys writes it, read as it reads it, and validated on the way in.
  *
  * Unlike the reference, nothing here ever returns `undefined` keys or silently replaces a file
- * it cannot read with a new identity (bad-inputs.md §1): losing an identity forks nothing but
- * the user's own feed, and that cannot be undone.
+ * it cannot read with a new identity (bad-inputs.md §1): a damaged file may still be repaired,
+ * while a new identity abandons the user's feed, and that cannot be undone.
  */
 import {
   CorruptSecretFileError,

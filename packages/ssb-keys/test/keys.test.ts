@@ -20,7 +20,13 @@ interface KeysFixture {
 interface SignFixture {
   keys: Keys
   hmacKey: string
-  signatures: { input: string; hmac: string | null; signed: string; id: string; verifies: boolean }[]
+  signatures: {
+    input: string
+    hmac: string | null
+    signed: string
+    id: string
+    verifies: boolean
+  }[]
   verifications: { name: string; text: string; verifies: boolean; verifiesWithHmac: boolean }[]
 }
 

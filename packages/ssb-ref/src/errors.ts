@@ -39,8 +39,9 @@ export class InvalidAddressError extends ScuttlekitError {
   constructor(
     readonly value: unknown,
     reason?: string,
+    options?: { cause?: unknown },
   ) {
-    super(`invalid address${reason ? ` (${reason})` : ''}: ${describe(value)}`)
+    super(`invalid address${reason ? ` (${reason})` : ''}: ${describe(value)}`, options)
   }
 }
 
@@ -49,8 +50,9 @@ export class InvalidInviteError extends ScuttlekitError {
   constructor(
     readonly value: unknown,
     reason?: string,
+    options?: { cause?: unknown },
   ) {
-    super(`invalid invite code${reason ? ` (${reason})` : ''}: ${describe(value)}`)
+    super(`invalid invite code${reason ? ` (${reason})` : ''}: ${describe(value)}`, options)
   }
 }
 
