@@ -2,6 +2,7 @@
  * Thin, typed wrappers over the sodium-native primitives SSB uses. Every function takes and
  * returns `Uint8Array`/`Buffer` and allocates exactly its output.
  */
+import { createHash } from 'node:crypto'
 import sodium from 'sodium-native'
 
 /** Bytes of an ed25519 detached signature. */
@@ -39,11 +40,12 @@ export function hmac(message: Uint8Array, key: Uint8Array): Buffer {
   return out
 }
 
-/** sha256 of `data`. */
+/**
+ * sha256 of `data`. node:crypto (OpenSSL, with SHA extensions where the CPU has them) is about
+ * 2.5x faster than libsodium's portable sha256 on message-sized inputs (docs/decisions/0002).
+ */
 export function sha256(data: Uint8Array): Buffer {
-  const out = Buffer.allocUnsafe(32)
-  sodium.crypto_hash_sha256(out, data)
-  return out
+  return createHash('sha256').update(data).digest()
 }
 
 /** The ed25519 key pair for a 32-byte seed (`crypto_sign_seed_keypair`). */

@@ -198,14 +198,16 @@ export function toAddress(address: unknown): unknown {
 export function getKeyFromAddress(address: string | { key?: string }): string | undefined {
   const key = (address as { key?: unknown }).key
   if (key) return key as string
-  let text: string
-  if (typeof address === 'string') text = address
-  else if ((address as unknown) instanceof String) text = String(address)
-  else return undefined
   let routes: MultiserverAddress
   try {
-    routes = parseMultiserverAddress(text)
+    // A String object parses like its string; other objects fail like bad text.
+    const text = (address as unknown) instanceof String ? String(address) : address
+    routes = parseMultiserverAddress(text as string)
   } catch {
+    // The reference builds a log message with `+ address` here, which throws for objects
+    // without a prototype and for symbols; the message itself is not logged.
+    // biome-ignore lint/style/useTemplate: `+` converts like the reference (valueOf first)
+    void ('malformed multiserver-address ' + (address as unknown as string))
     return undefined
   }
   for (const route of routes) {

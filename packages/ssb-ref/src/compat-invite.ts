@@ -74,11 +74,10 @@ export function parseLegacyInvite(code: string): ParsedInvite {
  * `ssb-ref.parseMultiServerInvite`: the address before the first `#` through
  * `toLegacyAddress`; `null` when that fails. `invite` is that address as given (seed included),
  * `remote` the rebuilt `net:`/`ws:`/`onion:` address of the pub without the seed (its port
- * normalised by `+`, so `0x1f40` becomes `8000`). Throws a `TypeError` for a non-string, as the
- * reference does.
+ * normalised by `+`, so `0x1f40` becomes `8000`). Like the reference it calls `code.split`, so
+ * a value without that method throws a `TypeError`.
  */
 export function parseMultiServerInvite(code: string): ParsedInvite | null {
-  if (typeof code !== 'string') throw new TypeError('invite.split is not a function')
   const [head, redirect] = splitRedirect(code)
   const address = toLegacyAddress(head)
   if (!address) return null

@@ -57,7 +57,7 @@ const B64_CHAR = '[a-zA-Z0-9/+]'
  * The body of npm `is-canonical-base64`'s regex: whole quads, then optionally a final quad with
  * one or two `=` whose padding bits are zero.
  */
-export const canonicalBase64Source: string = `(?:${B64_CHAR}{4})*(?:${B64_CHAR}(?:[AQgw]==|${B64_CHAR}[AEIMQUYcgkosw048]=))?`
+export const canonicalBase64Source: string = `(?:${B64_CHAR}{4})*(?:${B64_CHAR}(?:(?:[AQgw]==)|(?:${B64_CHAR}[AEIMQUYcgkosw048]=)))?`
 const canonicalBase64Regex = new RegExp(`^${canonicalBase64Source}$`)
 
 /**

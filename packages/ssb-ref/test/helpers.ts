@@ -125,8 +125,8 @@ export const NONCANONICAL_KEY = `${KEY.slice(0, 42)}d=`
 export const MSG = '%pGzeEydYdHjKW1iIchR0Yumydsr3QSp8+FuYcwVwi8Q=.sha256'
 export const BLOB = '&51ZXxNYIvTDCoNTE9R94NiEg3JAZAxWtKn4h4SmBwyY=.sha256'
 
-/** Values that are not strings, or barely. */
-export const garbage: readonly unknown[] = [
+/** Values that are not strings, or barely; fresh objects on every call. */
+export const makeGarbage = (): unknown[] => [
   null,
   undefined,
   0,
@@ -148,7 +148,11 @@ export const garbage: readonly unknown[] = [
   () => FEED,
   10n,
   Object.create(null),
+  Symbol('x'),
 ]
+
+/** {@link makeGarbage}, made once (do not pass these to functions that modify arguments). */
+export const garbage: readonly unknown[] = makeGarbage()
 
 /** Ids, near-ids and strings around them. */
 export const idStrings: readonly string[] = [
@@ -337,3 +341,19 @@ export const inviteStrings: readonly string[] = [
   'garbage',
   '',
 ]
+
+/**
+ * Replaces functions (fresh in every input) by a plain marker, deeply, keeping prototypes, so
+ * results that hand back their argument can be compared across two calls.
+ */
+export function normalize(value: unknown): unknown {
+  if (typeof value === 'function') return { function: normalize({ ...value }) }
+  if (typeof value === 'symbol') return { symbol: value.description }
+  if (Array.isArray(value)) return value.map(normalize)
+  if (typeof value === 'object' && value !== null && !(value instanceof String)) {
+    const out = Object.create(Object.getPrototypeOf(value)) as Record<string, unknown>
+    for (const [key, entry] of Object.entries(value)) out[key] = normalize(entry)
+    return out
+  }
+  return value
+}
