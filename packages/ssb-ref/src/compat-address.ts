@@ -9,7 +9,11 @@
 import { InvalidAddressError } from './errors.js'
 import { isHost, isPort } from './hosts.js'
 import { type FeedId, isFeedId } from './ids.js'
-import { isMultiserverAddress, type MultiserverAddress, parseMultiserverAddress } from './multiserver.js'
+import {
+  isMultiserverAddress,
+  type MultiserverAddress,
+  parseMultiserverAddress,
+} from './multiserver.js'
 
 /** ssb-ref's `{host, port, key}` address (the "legacy address" of pub messages and gossip). */
 export interface LegacyAddress {
@@ -83,10 +87,7 @@ export function isAddress(data: unknown): boolean {
  */
 export function isLegacyAddress(address: unknown): address is LegacyAddress {
   return (
-    isPlainObject(address) &&
-    isHost(address.host) &&
-    isPort(address.port) &&
-    isFeedId(address.key)
+    isPlainObject(address) && isHost(address.host) && isPort(address.port) && isFeedId(address.key)
   )
 }
 
@@ -144,7 +145,11 @@ export function toMultiServerAddress(address: LegacyAddress | string): string {
   if (!isHost(host)) throw new InvalidAddressError(address, `invalid host: ${String(host)}`)
   const { key } = address as LegacyAddress
   if (!isFeedId(key)) throw new InvalidAddressError(address, `invalid key: ${String(key)}`)
-  const prefix = /^wss?:/.test(host) ? host : /\.onion$/.test(host) ? `onion:${host}` : `net:${host}`
+  const prefix = /^wss?:/.test(host)
+    ? host
+    : /\.onion$/.test(host)
+      ? `onion:${host}`
+      : `net:${host}`
   return `${prefix}:${port}~shs:${key.substring(1, key.indexOf('.'))}`
 }
 

@@ -3,7 +3,13 @@
  * with the reference's results and return conventions. New code should prefer
  * {@link parseInviteCode} from `invite-code.ts`, which checks the seed and throws typed errors.
  */
-import { isAddress, type LegacyAddress, toAddress, toLegacyAddress, toMultiServerAddress } from './compat-address.js'
+import {
+  isAddress,
+  type LegacyAddress,
+  toAddress,
+  toLegacyAddress,
+  toMultiServerAddress,
+} from './compat-address.js'
 import { InvalidInviteError } from './errors.js'
 import type { FeedId } from './ids.js'
 

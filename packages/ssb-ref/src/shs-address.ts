@@ -76,12 +76,13 @@ function hasSpecial(field: string): boolean {
 }
 
 function parseShs(shs: MultiserverProtocol | undefined, input: unknown) {
-  if (!shs || shs.name !== 'shs') throw new InvalidAddressError(input, 'expected a shs transform')
+  if (shs?.name !== 'shs') throw new InvalidAddressError(input, 'expected a shs transform')
   if (shs.data.length < 1 || shs.data.length > 2) {
     throw new InvalidAddressError(input, 'shs takes a key and an optional seed')
   }
   const key = `@${shs.data[0]}.ed25519`
-  if (!isStrictFeedId(key)) throw new InvalidAddressError(input, 'shs key is not 32 bytes of base64')
+  if (!isStrictFeedId(key))
+    throw new InvalidAddressError(input, 'shs key is not 32 bytes of base64')
   const seed = shs.data[1]
   if (seed !== undefined && !isInviteSeed(seed)) {
     throw new InvalidAddressError(input, 'shs seed is not 32 bytes of base64')
@@ -101,10 +102,15 @@ const wsAuthority = /^\/\/(?:\[([0-9A-Fa-f:.]+)\]|([^/?#@[\]:]+))(?::([^/?#]*))?
 export function shsAddressFromRoute(route: MultiserverRoute, input: unknown = route): ShsAddress {
   const { name, data } = route.transport
   if (!shsTransports.includes(name)) {
-    throw new InvalidAddressError(input, `transport ${JSON.stringify(name)} is not net, onion, ws or wss`)
+    throw new InvalidAddressError(
+      input,
+      `transport ${JSON.stringify(name)} is not net, onion, ws or wss`,
+    )
   }
   const transport = name as ShsTransport
-  if (route.transforms.length !== 1) throw new InvalidAddressError(input, 'expected one shs transform')
+  if (route.transforms.length !== 1) {
+    throw new InvalidAddressError(input, 'expected one shs transform')
+  }
   const { key, seed } = parseShs(route.transforms[0], input)
 
   let host: string
@@ -117,7 +123,9 @@ export function shsAddressFromRoute(route: MultiserverRoute, input: unknown = ro
     host = match[1] ?? match[2]!
     port = match[3] === undefined ? defaultPort(transport)! : parsePort(match[3], input)
   } else {
-    if (data.length < 2) throw new InvalidAddressError(input, `${transport} needs a host and a port`)
+    if (data.length < 2) {
+      throw new InvalidAddressError(input, `${transport} needs a host and a port`)
+    }
     if (data.some(hasSpecial)) throw new InvalidAddressError(input, 'escaped characters in host')
     port = parsePort(data[data.length - 1], input)
     host = data.slice(0, -1).join(':')
@@ -266,7 +274,8 @@ export function parseLegacyAddress(
   } else {
     throw new InvalidAddressError(input, 'not a string or an object')
   }
-  if (typeof rawHost !== 'string' || rawHost === '') throw new InvalidAddressError(input, 'bad host')
+  if (typeof rawHost !== 'string' || rawHost === '')
+    throw new InvalidAddressError(input, 'bad host')
   if (!isStrictFeedId(key)) throw new InvalidAddressError(input, 'bad key')
   const [transport, host] = transportOfLegacyHost(rawHost)
   const address: ShsAddress = { transport, host, port: port as number, key }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import * as ours from '@scuttlekit/ssb-ref'
+import * as api from '@scuttlekit/ssb-ref'
 import {
   addressStrings,
   FEED,
@@ -15,6 +15,9 @@ import {
   ref,
   same,
 } from './helpers.js'
+
+// A plain copy of the namespace, so tests can look functions up by name.
+const ours = { ...api }
 
 // Fresh objects for every call: toAddress modifies its argument.
 const objectInputs: Array<() => unknown> = [
@@ -59,7 +62,12 @@ const stringInputs = [
   ...inviteStrings,
   ...idStrings,
   ...longStrings,
-  ...randomStrings(31, 1500, ['net', ':', '~', 'shs', KEY, '8008', '::1', 'a.com', '!', ';', '@', '.ed25519', 'ws://', 'x'], 8),
+  ...randomStrings(
+    31,
+    1500,
+    ['net', ':', '~', 'shs', KEY, '8008', '::1', 'a.com', '!', ';', '@', '.ed25519', 'ws://', 'x'],
+    8,
+  ),
 ]
 
 const allInputs: Array<() => unknown> = [
@@ -165,16 +173,33 @@ test('quirks: hex and negative ports, the lost seed, ~shs:@ and the first route 
   )
   assert.ok(!('seed' in (ours.toLegacyAddress(`net:h.com:8008~shs:${KEY}:${KEY}`) as object)))
   // ...and a field after it becomes the "seed".
-  assert.equal((ours.toLegacyAddress(`net:h.com:8008~shs:${KEY}:a:b`) as { seed: string }).seed, 'b')
+  assert.equal(
+    (ours.toLegacyAddress(`net:h.com:8008~shs:${KEY}:a:b`) as { seed: string }).seed,
+    'b',
+  )
   assert.equal(
     ours.toMultiServerAddress({ host: 'h.com', port: 8008, key: `@${KEY}xed25519` as never }),
     'net:h.com:8008~shs:@',
   )
-  assert.equal(ours.toLegacyAddress(`net:bad host:8008~shs:${KEY};net:h.com:8008~shs:${KEY}`), false)
+  assert.equal(
+    ours.toLegacyAddress(`net:bad host:8008~shs:${KEY};net:h.com:8008~shs:${KEY}`),
+    false,
+  )
   assert.equal(ours.toLegacyAddress(`net:_:8008~shs:${KEY};net:h.com:8008~shs:${KEY}`), false)
   assert.equal(ours.toMultiServerAddress(null as never), null)
   assert.throws(
     () => ours.toMultiServerAddress({ host: 'h.com', port: 8008, key: 'x' as never }),
     ours.InvalidAddressError,
   )
+})
+
+test('megabyte inputs get the same answers as short ones (ssb-ref takes ~30 s at 20 kB)', () => {
+  const long = 'a'.repeat(1_000_000)
+  assert.equal(ours.isAddress(long), false)
+  assert.equal(ours.type(long), false)
+  assert.equal(ours.toLegacyAddress(`net:${long}.com:8008~shs:${KEY}`), false)
+  assert.equal(ours.isAddress(`net:${long}.com:8008~shs:${KEY}`), true)
+  assert.equal(ours.getKeyFromAddress(`net:${long}:8008~shs:${KEY}`), FEED)
+  assert.equal(ours.isInvite(`${long}:8008:${FEED}~${KEY}`), false)
+  assert.equal(ours.isAddress(`${'1:'.repeat(500_000)}${FEED}`), false)
 })

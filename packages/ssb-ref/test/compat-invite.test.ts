@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import * as ours from '@scuttlekit/ssb-ref'
+import * as api from '@scuttlekit/ssb-ref'
 import {
   addressStrings,
   FEED,
@@ -15,6 +15,9 @@ import {
   same,
 } from './helpers.js'
 
+// A plain copy of the namespace, so tests can look functions up by name.
+const ours = { ...api }
+
 const inputs: unknown[] = [
   ...inviteStrings,
   ...addressStrings,
@@ -22,7 +25,25 @@ const inputs: unknown[] = [
   ...garbage,
   `${'a'.repeat(2000)}~${SEED}`,
   `net:${'a'.repeat(2000)}:8008~shs:${KEY}:${SEED}#${'x'.repeat(2000)}`,
-  ...randomStrings(41, 1500, ['net:', 'h.com', ':8008', ':', '~', '#', `@${KEY}.ed25519`, SEED, `shs:${KEY}`, '::1', 'ws://', '\n'], 7),
+  ...randomStrings(
+    41,
+    1500,
+    [
+      'net:',
+      'h.com',
+      ':8008',
+      ':',
+      '~',
+      '#',
+      `@${KEY}.ed25519`,
+      SEED,
+      `shs:${KEY}`,
+      '::1',
+      'ws://',
+      '\n',
+    ],
+    7,
+  ),
 ]
 
 test('isInvite, isLegacyInvite and isMultiServerInvite agree with ssb-ref', () => {
@@ -108,8 +129,14 @@ test('ssb-ref test vectors (test/invites.js)', () => {
 
 test('quirks: a plain address is a "multiserver invite"; legacy ports 0 and junk become 8008', () => {
   assert.equal(ours.isMultiServerInvite(`net:h.com:8008~shs:${KEY}`), true)
-  assert.equal(ours.parseLegacyInvite(`h.com:0:${FEED}~${SEED}`).remote, `net:h.com:8008~shs:${KEY}`)
-  assert.equal(ours.parseLegacyInvite(`h.com:abc:${FEED}~${SEED}`).remote, `net:h.com:8008~shs:${KEY}`)
+  assert.equal(
+    ours.parseLegacyInvite(`h.com:0:${FEED}~${SEED}`).remote,
+    `net:h.com:8008~shs:${KEY}`,
+  )
+  assert.equal(
+    ours.parseLegacyInvite(`h.com:abc:${FEED}~${SEED}`).remote,
+    `net:h.com:8008~shs:${KEY}`,
+  )
   assert.equal(ours.parseLegacyInvite(`h.com:1:${FEED}`).invite, `net:h.com:1~shs:${KEY}:undefined`)
   assert.throws(() => ours.parseLegacyInvite('garbage'), ours.InvalidInviteError)
   assert.throws(() => ours.parseMultiServerInvite(5 as never), TypeError)

@@ -78,7 +78,10 @@ export function same(
   const b = outcome(theirs)
   const message = `${name}(${show(input)})`
   if ('threw' in b) {
-    assert.ok('threw' in a, `${message}: reference throws, ours returned ${show((a as { value: unknown }).value)}`)
+    assert.ok(
+      'threw' in a,
+      `${message}: reference throws, ours returned ${show((a as { value: unknown }).value)}`,
+    )
     return
   }
   assert.ok('value' in a, `${message}: ours throws, reference returned ${show(b.value)}`)

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import {
-  type InviteCode,
   InvalidAddressError,
   InvalidInviteError,
+  type InviteCode,
   parseInviteCode,
   stringifyInviteCode,
 } from '@scuttlekit/ssb-ref'
@@ -40,7 +40,11 @@ test('the multiserver form of a code is what ssb-ref converts it to', () => {
     const theirs = quiet(() => ref.parseInvite!(code as never)) as unknown as RefInvite
     const invite = parseInviteCode(code)
     const hash = code.indexOf('#')
-    assert.equal(stringifyInviteCode({ ...invite, redirect: undefined }, 'multiserver'), theirs.invite, code)
+    assert.equal(
+      stringifyInviteCode({ ...invite, redirect: undefined }, 'multiserver'),
+      theirs.invite,
+      code,
+    )
     assert.equal(theirs.key, invite.address.key, code)
     assert.equal(theirs.redirect, hash === -1 ? null : code.slice(hash), code)
   }

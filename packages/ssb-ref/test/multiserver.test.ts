@@ -9,7 +9,15 @@ import {
   parseMultiserverAddress,
   stringifyMultiserverAddress,
 } from '@scuttlekit/ssb-ref'
-import { addressStrings, garbage, inviteStrings, KEY, msAddress, randomStrings, SEED } from './helpers.js'
+import {
+  addressStrings,
+  garbage,
+  inviteStrings,
+  KEY,
+  msAddress,
+  randomStrings,
+  SEED,
+} from './helpers.js'
 
 function decodeWithReference(text: string): MultiserverAddress {
   return msAddress
@@ -20,7 +28,36 @@ function decodeWithReference(text: string): MultiserverAddress {
 const grammarCorpus = [
   ...addressStrings,
   ...inviteStrings,
-  ...randomStrings(21, 6000, ['net', 'a', 'z', '0', '-', ':', '~', ';', '!', '!!', '!:', '!~', '!;', '!a', ' ', '"', '}', '<', '=', '/', 'é', '\n', 'A'], 10),
+  ...randomStrings(
+    21,
+    6000,
+    [
+      'net',
+      'a',
+      'z',
+      '0',
+      '-',
+      ':',
+      '~',
+      ';',
+      '!',
+      '!!',
+      '!:',
+      '!~',
+      '!;',
+      '!a',
+      ' ',
+      '"',
+      '}',
+      '<',
+      '=',
+      '/',
+      'é',
+      '\n',
+      'A',
+    ],
+    10,
+  ),
 ]
 
 test('isMultiserverAddress and parseMultiserverAddress agree with npm multiserver-address', () => {

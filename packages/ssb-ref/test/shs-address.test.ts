@@ -168,7 +168,8 @@ test('where both parse an address, ours agrees with ssb-ref on host, port and ke
       | false
     if (!theirs) continue
     compared++
-    const prefix = address.transport === 'ws' || address.transport === 'wss' ? `${address.transport}://` : ''
+    const prefix =
+      address.transport === 'ws' || address.transport === 'wss' ? `${address.transport}://` : ''
     // An empty net host: multiserver dials localhost, ssb-ref keeps '' (npm ip calls '' IPv6).
     const expectedHost = theirs.host === '' ? 'localhost' : theirs.host
     assert.equal(`${prefix}${address.host}`, expectedHost, text)
