@@ -62,10 +62,7 @@ test('the reference boxes and publishes; we validate in a batch and open it', as
     if (!v.ok) continue
     assert.equal(v.id, refValidate.id(msgs[n]))
     const recipient = people[n + 1]!
-    assert.deepEqual(
-      (unboxContent(v.value.content as string, recipient) as { n: number }).n,
-      n + 1,
-    )
+    assert.deepEqual((unboxContent(v.value.content as string, recipient) as { n: number }).n, n + 1)
     assert.equal(unboxContent(v.value.content as string, alice), undefined)
     assert.equal(nextState(v).sequence, n + 1)
   }

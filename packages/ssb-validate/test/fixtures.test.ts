@@ -236,7 +236,7 @@ test('after queue and validate, the feed goes on (the reference wedges it)', () 
     api.queue(state, m3!)
   }
   // the reference compares m3 with the stale m1 left in its queue: a sequence error
-  assert.match(String(theirs.error && theirs.error.message), /expected sequence 2 but got:3/)
+  assert.match(String(theirs.error ? theirs.error.message : ''), /expected sequence 2 but got:3/)
   assert.equal(ours.error, null)
   validate(ours, null, m1!.author)
   queue(ours, m4!)
