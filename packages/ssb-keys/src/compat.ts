@@ -251,6 +251,17 @@ export function verify(
   return verifyDetached(signature.subarray(0, 64), bytes, publicKey)
 }
 
+/** `(keys, [hmacKey], obj)`: with two arguments the second is the object, as in the reference. */
+function optionalHmacArgs(hmacKey: unknown, obj: unknown): [unknown, unknown] {
+  return obj ? [hmacKey, obj] : [null, hmacKey]
+}
+
+/** UTF-8 of the 2-space JSON, HMAC'd when a key is given, as npm ssb-keys computes it. */
+function referenceSigningBytes(value: unknown, key: unknown): Buffer {
+  const bytes = Buffer.from(JSON.stringify(value, null, 2), 'utf8')
+  return key ? hmac(bytes, toBuffer(key)) : bytes
+}
+
 /**
  * npm ssb-keys `signObj(keys, [hmacKey], obj)` (§2.3): a shallow copy of `obj` with `signature`
  * set. Exactly the reference: a `signature` already on `obj` is signed over and then replaced in
@@ -261,16 +272,9 @@ export function signObj<T extends object>(
   hmacKey: HmacKeyLike | T,
   obj?: T,
 ): T & { signature: string } {
-  let value: unknown = obj
-  let key: unknown = hmacKey
-  if (!value) {
-    value = key
-    key = null
-  }
+  const [key, value] = optionalHmacArgs(hmacKey, obj)
   const copy = referenceClone(value)
-  let bytes: Buffer = Buffer.from(JSON.stringify(copy, null, 2), 'utf8')
-  if (key) bytes = hmac(bytes, toBuffer(key))
-  copy.signature = sign(keys, bytes)
+  copy.signature = sign(keys, referenceSigningBytes(copy, key))
   return copy as T & { signature: string }
 }
 
@@ -279,17 +283,11 @@ export function signObj<T extends object>(
  * signature, a short signature); the typed `verifyObject` never throws.
  */
 export function verifyObj(keys: KeysLike, hmacKey: HmacKeyLike | object, obj?: object): boolean {
-  let value: unknown = obj
-  let key: unknown = hmacKey
-  if (!value) {
-    value = key
-    key = null
-  }
+  const [key, value] = optionalHmacArgs(hmacKey, obj)
   const copy = referenceClone(value)
   const sig = copy.signature
   delete copy.signature
-  let bytes: Buffer = Buffer.from(JSON.stringify(copy, null, 2), 'utf8')
-  if (key) bytes = hmac(bytes, toBuffer(key))
+  const bytes = referenceSigningBytes(copy, key)
   return verify(keys, sig as string | Buffer, bytes)
 }
 

@@ -16,12 +16,12 @@ import {
   type LoadedSecret,
   loadSecret,
   loadSecretSync,
+  parseSecretNamed,
   renderSecret,
   SECRET_FILE_MODE,
   writeSecret,
   writeSecretSync,
 } from './internal/secret-io.js'
-import { parseSecretText, SecretTextProblem } from './internal/secret-text.js'
 import { generateKeys, type Keys } from './keys.js'
 
 /** How to write a secret file. */
@@ -79,15 +79,7 @@ export function formatSecretFile(keys: Keys, options: SecretFileOptions = {}): s
  * `path` only labels the error.
  */
 export function parseSecretFile(text: string, path?: string): Keys {
-  try {
-    return parseSecretText(text).keys
-  } catch (err) {
-    if (!(err instanceof SecretTextProblem)) throw err
-    const { kind, reason } = err.problem
-    throw kind === 'mismatch'
-      ? new SecretKeyMismatchError(path, reason)
-      : new CorruptSecretFileError(path, reason)
-  }
+  return parseSecretNamed(text, path).keys
 }
 
 /**

@@ -142,16 +142,16 @@ export function appendKVT(state: CompatState, hmacKey: HmacKey, kvt: KVT): Compa
     for (const queued of feed.queue) state.queue.push(queued)
     feed.queue = []
   } else if (value.sequence === 1) {
-    state.feeds[value.author] = {
-      id: kvt.key,
-      sequence: value.sequence,
-      timestamp: value.timestamp,
-      queue: [],
-    }
+    state.feeds[value.author] = feedEntry(kvt)
   }
   state.queue.push(kvt)
   state.validated += 1
   return state
+}
+
+/** A feed entry whose latest message is `kvt`. */
+function feedEntry(kvt: KVT): CompatFeedState {
+  return { id: kvt.key, sequence: kvt.value.sequence, timestamp: kvt.value.timestamp, queue: [] }
 }
 
 /** Validates `msg` as the next message of its feed and appends it. Throws on failure. */
@@ -166,12 +166,7 @@ export function appendOOO(state: CompatState, hmacKey: HmacKey, msg: MsgValue): 
   state.error = v.ok ? false : v.error
   if (!v.ok) return state
   const kvt = toKeyValueTimestamp(msg, v.id)
-  state.feeds[msg.author] ??= {
-    id: kvt.key,
-    sequence: msg.sequence,
-    timestamp: msg.timestamp,
-    queue: [],
-  }
+  state.feeds[msg.author] ??= feedEntry(kvt)
   state.queue.push(kvt)
   state.validated += 1
   return state

@@ -57,10 +57,10 @@ function checkStats(path: string, stats: fs.Stats): number {
   return stats.mode & 0o7777
 }
 
-/** Parses the file's bytes (read as ASCII, like npm ssb-keys) into named errors. */
-function parse(path: string, bytes: Buffer, mode: number): LoadedSecret {
+/** `parseSecretText`, with its problems turned into the named errors of this package. */
+export function parseSecretNamed(text: string, path?: string): ReturnType<typeof parseSecretText> {
   try {
-    return { ...parseSecretText(bytes.toString('ascii')), mode }
+    return parseSecretText(text)
   } catch (err) {
     if (!(err instanceof SecretTextProblem)) throw err
     const { kind, reason } = err.problem
@@ -68,6 +68,11 @@ function parse(path: string, bytes: Buffer, mode: number): LoadedSecret {
       ? new SecretKeyMismatchError(path, reason)
       : new CorruptSecretFileError(path, reason)
   }
+}
+
+/** Parses the file's bytes (read as ASCII, like npm ssb-keys) into named errors. */
+function parse(path: string, bytes: Buffer, mode: number): LoadedSecret {
+  return { ...parseSecretNamed(bytes.toString('ascii'), path), mode }
 }
 
 async function lstatExists(path: string): Promise<boolean> {
