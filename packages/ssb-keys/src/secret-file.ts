@@ -6,12 +6,7 @@
  * it cannot read with a new identity (bad-inputs.md §1): a damaged file may still be repaired,
  * while a new identity abandons the user's feed, and that cannot be undone.
  */
-import {
-  CorruptSecretFileError,
-  SecretFileExistsError,
-  SecretFileNotFoundError,
-  SecretKeyMismatchError,
-} from './errors.js'
+import { CorruptSecretFileError, SecretFileExistsError, SecretFileNotFoundError } from './errors.js'
 import {
   type LoadedSecret,
   loadSecret,
