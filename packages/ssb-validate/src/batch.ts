@@ -25,6 +25,9 @@ import {
 } from './validate.js'
 import { defaultVerifyPool, type VerifyItem, type VerifyPool } from './verify-pool.js'
 
+/** Messages prepared before their signatures are handed to the pool. */
+const SEGMENT = 1024
+
 /** Options of {@link validateBatch}. */
 export interface BatchOptions extends ValidateOptions {
   /** the latest accepted message of a feed, or nothing for a feed we do not have */
@@ -55,27 +58,34 @@ export async function validateBatch(
   const verifyIndex = new Int32Array(msgs.length).fill(-1)
   const items: VerifyItem[] = []
 
-  // 1. prepare, and guess the chain assuming every earlier message is valid
+  // 1. prepare, and guess the chain assuming every earlier message is valid; 2. verify the
+  // signatures in parallel. Segment by segment, so that workers start verifying the first
+  // segment while this thread prepares the next one.
   const optimistic = new Map<string, FeedState | null | undefined>()
   const stateOf = (states: Map<string, FeedState | null | undefined>, feed: string) =>
     states.has(feed) ? states.get(feed) : lookup(feed as FeedId)
-  for (let i = 0; i < msgs.length; i++) {
-    const p = prepare(msgs[i], hmacBytes)
-    prepared[i] = p
-    if (p.pre || p.post || p.curve || key instanceof InvalidHmacKeyError) continue
-    const feed = (p.msg as { author: string }).author
-    const state = stateOf(optimistic, feed)
-    if (checkState(state, p)) continue
-    verifyIndex[i] = items.length
-    items.push({ publicKey: p.publicKey!, signature: p.signature!, message: p.signingInput! })
-    const value = p.msg as { sequence: number; timestamp: number }
-    optimistic.set(feed, { id: p.id!, sequence: value.sequence, timestamp: value.timestamp })
+  const pool = options.pool ?? defaultVerifyPool()
+  const sigOk = new Uint8Array(msgs.length)
+  const verifying: Promise<void>[] = []
+  for (let seg = 0; seg < msgs.length; seg += SEGMENT) {
+    const first = items.length
+    for (let i = seg; i < Math.min(msgs.length, seg + SEGMENT); i++) {
+      const p = prepare(msgs[i], hmacBytes)
+      prepared[i] = p
+      if (p.pre || p.post || p.curve || key instanceof InvalidHmacKeyError) continue
+      const feed = (p.msg as { author: string }).author
+      if (checkState(stateOf(optimistic, feed), p)) continue
+      verifyIndex[i] = items.length
+      items.push({ publicKey: p.publicKey!, signature: p.signature!, message: p.signingInput! })
+      const value = p.msg as { sequence: number; timestamp: number }
+      optimistic.set(feed, { id: p.id!, sequence: value.sequence, timestamp: value.timestamp })
+    }
+    if (items.length > first) {
+      const part = items.slice(first)
+      verifying.push(pool.verify(part, { signal: options.signal }).then((r) => sigOk.set(r, first)))
+    }
   }
-
-  // 2. signatures, in parallel
-  const sigOk = await (options.pool ?? defaultVerifyPool()).verify(items, {
-    signal: options.signal,
-  })
+  await Promise.all(verifying)
 
   // 3. the real chain, in order
   const actual = new Map<string, FeedState | null | undefined>()
