@@ -7,7 +7,7 @@
 
 import { type HmacKey, type Keys, messageId } from '@scuttlekit/ssb-keys'
 import { type FeedId, isFeedId, type MsgId } from '@scuttlekit/ssb-ref'
-import { contentError, encode as encode2, isSignatureOfAuthorCurve, shapeError } from './checks.js'
+import { contentError, encode, isSignatureOfAuthorCurve, shapeError } from './checks.js'
 import { createMessage } from './create.js'
 import { ValidationError } from './errors.js'
 import { monotonicTimestamp } from './timestamp.js'
@@ -31,10 +31,8 @@ export interface CompatState {
   error: ValidationError | null | false
 }
 
-/** `JSON.stringify(obj, null, 2)`. */
-export function encode(obj: unknown): string {
-  return encode2(obj)
-}
+/** `ssb-validate.encode`: `JSON.stringify(obj, null, 2)`. */
+export { encode } from './checks.js'
 
 /** A fresh validation state. */
 export function initial(): CompatState {
@@ -73,7 +71,7 @@ export function isSigMatchesCurve(msg: {
 
 /** The shape, size and content-type checks; an error or `false`. */
 export function isInvalidShape(msg: unknown): ValidationError | false {
-  return shapeError(msg, encode2(msg)) ?? false
+  return shapeError(msg, encode(msg)) ?? false
 }
 
 function flatState(feed: CompatFeedState | undefined | null): FeedState | CompatFeedState | null {

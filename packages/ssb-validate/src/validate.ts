@@ -8,8 +8,7 @@
  * the id, the signing input) and {@link checkState} does the chain checks.
  */
 
-import { createHash } from 'node:crypto'
-import { type HmacKey, hmac, verifyDetached } from '@scuttlekit/ssb-keys'
+import { type HmacKey, hmac, messageIdOfJson, verifyDetached } from '@scuttlekit/ssb-keys'
 import { isFeedId, type MsgId } from '@scuttlekit/ssb-ref'
 import {
   encode,
@@ -110,11 +109,9 @@ export function prepare(msg: unknown, hmacKey: Uint8Array | null): Prepared {
   const tail = `,\n  "signature": "${sig}"\n}`
   if (!json.endsWith(tail)) return { msg, post: new KeyOrderError() }
   const unsigned = Buffer.from(`${json.slice(0, json.length - tail.length)}\n}`, 'utf8')
-  // node's sha256 (OpenSSL, SHA extensions) is about 2.5x faster than sodium's here (§2.4: latin1)
-  const id = `%${createHash('sha256').update(json, 'latin1').digest('base64')}.sha256` as MsgId
   return {
     msg,
-    id,
+    id: messageIdOfJson(json),
     json,
     signingInput: hmacKey ? hmac(unsigned, hmacKey) : unsigned,
     // 88 base64 characters may carry 65 or 66 bytes; sodium checks the first 64 and so does the
