@@ -1,0 +1,897 @@
+/**
+ * The database: the log (truth) and the indexes derived from it in classic-level, with the write
+ * path (validation, group commit) and the read API of ssb-db 20.
+ */
+import { EventEmitter } from 'node:events'
+import { mkdirSync, rmSync } from 'node:fs'
+import { join } from 'node:path'
+import { boxContent, type HmacKey, type Keys } from '@scuttlekit/ssb-keys'
+import { type FeedId, isFeedId, isMsgId, type MsgId } from '@scuttlekit/ssb-ref'
+import {
+  type Accepted,
+  createMessage,
+  ForkError,
+  type KVT,
+  type MsgValue,
+  monotonicTimestamp,
+  ValidationError,
+  type Verdict,
+  type VerifyPool,
+  validateBatch,
+  validateMessage,
+} from '@scuttlekit/ssb-validate'
+import { ClassicLevel } from 'classic-level'
+import {
+  DatabaseClosedError,
+  DatabaseLockedError,
+  FeedNotFoundError,
+  ForkedFeedError,
+  InvalidArgumentError,
+  MessageNotFoundError,
+  RecipientsError,
+  WriteFailedError,
+} from './errors.js'
+import { AsyncQueue } from './internal/async-queue.js'
+import { decodeOffset, encodeKey, encodeOffset, type KeyPart } from './internal/keys.js'
+import { linksOf } from './internal/links.js'
+import { isBoxed, Unboxer } from './internal/unbox.js'
+import { LOG_START, Log, type LogReader } from './log.js'
+import { defaultLogger, type Logger } from './logger.js'
+import * as streams from './streams.js'
+import { resolvedTimestamp } from './streams.js'
+
+/** Bumped whenever what the indexes hold changes: a mismatch rebuilds them from the log. */
+const INDEX_VERSION = 1
+const META_KEY = Buffer.from([0])
+/** Most records committed in one group (one write, one fdatasync, one index batch). */
+const MAX_GROUP = 2048
+
+/** Options of {@link openDb}. */
+export interface DbOptions {
+  /** the database directory (created if needed); holds `log` and `index/` */
+  path: string
+  /** the identity this database publishes as and decrypts for */
+  keys: Keys
+  /** the network's `caps.sign` (none on the main network) */
+  hmacKey?: HmacKey
+  logger?: Logger
+  /** where batch validation verifies signatures; default the process-wide pool */
+  verifyPool?: VerifyPool
+  /** decrypted-message cache entries (default 4096) */
+  unboxCacheSize?: number
+}
+
+/** The latest stored message of a feed, as the database tracks it. */
+export interface FeedInfo {
+  id: MsgId
+  sequence: number
+  /** the author's claimed timestamp of that message */
+  timestamp: number
+}
+
+interface StoredState extends FeedInfo {
+  /** offset of the feed's first stored record: orders `latest()` as the reference does */
+  first: number
+}
+
+interface Pending {
+  kvt: KVT
+  payload: Buffer
+  resolve: (kvt: KVT) => void
+  reject: (err: unknown) => void
+}
+
+/** A record read back with its position. */
+export interface Located {
+  offset: number
+  kvt: KVT
+}
+
+/** Index progress, as ssb-db's `progress().indexes`: byte positions in the log. */
+export interface IndexProgress {
+  start: number
+  current: number
+  target: number
+}
+
+/** The result of one message of {@link SsbDb.addBatch}. */
+export type AddResult = { ok: true; kvt: KVT } | { ok: false; error: Error }
+
+/** Range and shape options shared by the read streams (ssb-db 20's names and defaults). */
+export interface StreamOptions {
+  gt?: unknown
+  gte?: unknown
+  lt?: unknown
+  lte?: unknown
+  reverse?: boolean
+  limit?: number
+  live?: boolean
+  old?: boolean
+  keys?: boolean
+  values?: boolean
+  private?: boolean
+  sync?: boolean
+}
+
+type IndexName = 'k' | 'c' | 't' | 'f' | 'y' | 'l' | 'b' | 'S' | 'X'
+
+function ikey(index: IndexName, parts: readonly KeyPart[]): Buffer {
+  return Buffer.concat([Buffer.from(index, 'latin1'), encodeKey(parts)])
+}
+
+function keyIndexKey(id: string): Buffer {
+  return Buffer.from(`k${id}`, 'utf8')
+}
+
+/**
+ * An open database. Writes are validated, appended to the log durably (grouped), then indexed;
+ * reads come from the indexes and the log.
+ */
+export class SsbDb {
+  /** the feed id this database publishes as */
+  readonly id: FeedId
+  private closed = false
+  private closing: Promise<void> | null = null
+  private readonly states = new Map<FeedId, StoredState>()
+  private readonly pendingStates = new Map<FeedId, FeedInfo>()
+  private readonly forked = new Set<FeedId>()
+  private queue: Pending[] = []
+  private committing: Promise<void> | null = null
+  private broken: Error | null = null
+  /** log offset up to which the indexes are complete */
+  private indexedTo = LOG_START
+  private lastReceive = 0
+  private progressStart = LOG_START
+  private readonly events = new EventEmitter()
+  readonly unboxer: Unboxer
+
+  private constructor(
+    readonly path: string,
+    private readonly keys: Keys,
+    private readonly hmacKey: HmacKey,
+    private readonly log: Log,
+    private readonly index: ClassicLevel<Buffer, Buffer>,
+    private readonly logger: Logger,
+    private readonly verifyPool: VerifyPool | undefined,
+    unboxCacheSize: number,
+  ) {
+    this.id = keys.id
+    this.unboxer = new Unboxer(keys, unboxCacheSize)
+    this.events.setMaxListeners(0)
+  }
+
+  /** Opens a database; see {@link openDb}. */
+  static async open(options: DbOptions): Promise<SsbDb> {
+    const logger = options.logger ?? defaultLogger
+    mkdirSync(options.path, { recursive: true })
+    const indexPath = join(options.path, 'index')
+    const index = await openIndex(indexPath, options.path, logger)
+    let log: Log
+    try {
+      log = await Log.open(join(options.path, 'log'), logger)
+    } catch (err) {
+      await index.close()
+      throw err
+    }
+    const db = new SsbDb(
+      options.path,
+      options.keys,
+      options.hmacKey,
+      log,
+      index,
+      logger,
+      options.verifyPool,
+      options.unboxCacheSize ?? 4096,
+    )
+    try {
+      await db.load()
+    } catch (err) {
+      await index.close().catch(() => {})
+      await log.close().catch(() => {})
+      throw err
+    }
+    return db
+  }
+
+  // ---------------------------------------------------------------- opening and indexing
+
+  private async load(): Promise<void> {
+    const meta = await this.index.get(META_KEY)
+    let from = LOG_START
+    if (meta !== undefined) {
+      const m = JSON.parse(meta.toString('utf8')) as {
+        version: number
+        indexedTo: number
+        lastReceive: number
+      }
+      if (m.version === INDEX_VERSION && m.indexedTo <= this.log.end) {
+        from = m.indexedTo
+        this.lastReceive = m.lastReceive
+      } else {
+        this.logger.warn(
+          { path: this.path, version: m.version, indexedTo: m.indexedTo },
+          'indexes are stale; rebuilding them from the log',
+        )
+        await this.index.clear()
+      }
+    } else if (this.log.end > LOG_START) {
+      this.logger.warn({ path: this.path }, 'indexes are missing; rebuilding them from the log')
+      await this.index.clear()
+    }
+    await this.loadStates()
+    await this.catchUp(from, true)
+  }
+
+  private async loadStates(): Promise<void> {
+    this.states.clear()
+    this.pendingStates.clear()
+    this.forked.clear()
+    const loaded: [FeedId, StoredState][] = []
+    for await (const [k, v] of this.index.iterator({
+      gte: Buffer.from('S'),
+      lt: Buffer.from('T'),
+    })) {
+      loaded.push([k.subarray(1).toString('utf8') as FeedId, JSON.parse(v.toString('utf8'))])
+    }
+    loaded.sort((a, b) => a[1].first - b[1].first)
+    for (const [feed, state] of loaded) this.states.set(feed, state)
+    for await (const k of this.index.keys({ gte: Buffer.from('X'), lt: Buffer.from('Y') })) {
+      this.forked.add(k.subarray(1).toString('utf8') as FeedId)
+    }
+  }
+
+  /** Indexes every record from `from` to the end of the log (trimming a torn tail at open). */
+  private async catchUp(from: number, trimTail: boolean): Promise<void> {
+    this.progressStart = from
+    this.indexedTo = from
+    let batch = this.index.batch()
+    let count = 0
+    let last = from
+    const touched = new Map<FeedId, StoredState>()
+    for await (const rec of this.log.scan({ from, trimTail })) {
+      last = rec.next
+      if (rec.payload !== null) {
+        let kvt: KVT
+        try {
+          kvt = JSON.parse(rec.payload.toString('utf8')) as KVT
+        } catch {
+          this.logger.warn({ offset: rec.offset }, 'log record is not JSON; skipped')
+          continue
+        }
+        this.indexRecord(batch, kvt, rec.offset, touched)
+        if (kvt.timestamp > this.lastReceive) this.lastReceive = kvt.timestamp
+        count++
+      }
+      if (count >= 4096) {
+        await this.writeIndexBatch(batch, touched, last)
+        batch = this.index.batch()
+        count = 0
+      }
+    }
+    await this.writeIndexBatch(batch, touched, Math.max(last, this.log.end))
+  }
+
+  private async writeIndexBatch(
+    batch: ReturnType<ClassicLevel<Buffer, Buffer>['batch']>,
+    touched: Map<FeedId, StoredState>,
+    indexedTo: number,
+  ): Promise<void> {
+    for (const [feed, state] of touched) {
+      batch.put(Buffer.from(`S${feed}`, 'utf8'), Buffer.from(JSON.stringify(state), 'utf8'))
+    }
+    touched.clear()
+    batch.put(
+      META_KEY,
+      Buffer.from(
+        JSON.stringify({ version: INDEX_VERSION, indexedTo, lastReceive: this.lastReceive }),
+      ),
+    )
+    await batch.write()
+    this.indexedTo = indexedTo
+  }
+
+  /** Content as the indexes see it: decrypted when the message is for us. */
+  private indexedContent(kvt: KVT): unknown {
+    const c = kvt.value.content
+    if (isBoxed(c)) return this.unboxer.content(kvt) ?? c
+    return c
+  }
+
+  /** The index entries of one record (the same list serves `put` and `del`). */
+  private entriesOf(kvt: KVT, offset: number): Buffer[] {
+    const v = kvt.value
+    const keys: Buffer[] = [
+      keyIndexKey(kvt.key),
+      ikey('c', [v.author, v.sequence]),
+      ikey('t', [kvt.timestamp]),
+      ikey('f', [resolvedTimestamp(kvt), v.author, offset]),
+    ]
+    const content = this.indexedContent(kvt)
+    if (typeof content === 'object' && content !== null) {
+      const type = (content as { type?: unknown }).type
+      if (typeof type === 'string') keys.push(ikey('y', [type.substring(0, 32), kvt.timestamp]))
+      for (const { rel, dest } of linksOf(content)) {
+        keys.push(ikey('l', [v.author, rel, dest, v.sequence, kvt.key]))
+        keys.push(ikey('b', [dest, rel, v.author, v.sequence, kvt.key]))
+      }
+    }
+    return keys
+  }
+
+  private indexRecord(
+    batch: ReturnType<ClassicLevel<Buffer, Buffer>['batch']>,
+    kvt: KVT,
+    offset: number,
+    touched: Map<FeedId, StoredState>,
+  ): void {
+    const off = encodeOffset(offset)
+    for (const k of this.entriesOf(kvt, offset)) batch.put(k, off)
+    const v = kvt.value
+    const prev = this.states.get(v.author)
+    const state: StoredState = {
+      id: kvt.key,
+      sequence: v.sequence,
+      timestamp: v.timestamp,
+      first: prev ? prev.first : offset,
+    }
+    this.states.set(v.author, state)
+    touched.set(v.author, state)
+  }
+
+  // ---------------------------------------------------------------- writing
+
+  private assertOpen(): void {
+    if (this.closed) throw new DatabaseClosedError()
+  }
+
+  /** The state a new message of `feed` must chain on, including messages not yet committed. */
+  private stateOf(feed: FeedId): FeedInfo | undefined {
+    return this.pendingStates.get(feed) ?? this.states.get(feed)
+  }
+
+  private nextReceiveTimestamp(): number {
+    let ts = monotonicTimestamp()
+    if (ts <= this.lastReceive) {
+      // The clock is behind what is stored (it stepped back across a restart): keep increasing.
+      ts = this.lastReceive + 0.001
+      if (ts <= this.lastReceive) ts = this.lastReceive + 1
+    }
+    this.lastReceive = ts
+    return ts
+  }
+
+  /** Queues an accepted message for the next commit group; resolves once durable and indexed. */
+  private enqueue(id: MsgId, value: MsgValue): Promise<KVT> {
+    if (this.broken) return Promise.reject(this.broken)
+    const kvt: KVT = { key: id, value, timestamp: this.nextReceiveTimestamp() }
+    const payload = Buffer.from(JSON.stringify(kvt), 'utf8')
+    this.pendingStates.set(value.author, {
+      id,
+      sequence: value.sequence,
+      timestamp: value.timestamp,
+    })
+    return new Promise<KVT>((resolve, reject) => {
+      this.queue.push({ kvt, payload, resolve, reject })
+      if (!this.committing) this.committing = this.commitLoop()
+    })
+  }
+
+  private async commitLoop(): Promise<void> {
+    // Let every write issued in this tick join the first group.
+    await new Promise<void>((r) => setImmediate(r))
+    while (this.queue.length > 0) {
+      const group = this.queue.length <= MAX_GROUP ? this.queue : this.queue.slice(0, MAX_GROUP)
+      this.queue = this.queue.length <= MAX_GROUP ? [] : this.queue.slice(MAX_GROUP)
+      let offsets: number[]
+      try {
+        offsets = await this.log.append(group.map((p) => p.payload))
+      } catch (err) {
+        this.failQueued(group, err)
+        continue
+      }
+      const touched = new Map<FeedId, StoredState>()
+      const located: Located[] = new Array(group.length)
+      try {
+        const batch = this.index.batch()
+        for (let i = 0; i < group.length; i++) {
+          this.indexRecord(batch, group[i]!.kvt, offsets[i]!, touched)
+          located[i] = { offset: offsets[i]!, kvt: group[i]!.kvt }
+        }
+        await this.writeIndexBatch(batch, touched, this.log.end)
+      } catch (err) {
+        // The records are durable but not indexed: stop writing; reopening re-indexes them.
+        this.broken = new WriteFailedError(err)
+        this.logger.error({ err: String(err) }, 'index write failed; database is read-only now')
+        this.failQueued(group, this.broken)
+        continue
+      }
+      for (const p of group) {
+        const s = this.pendingStates.get(p.kvt.value.author)
+        if (s && s.id === p.kvt.key) this.pendingStates.delete(p.kvt.value.author)
+      }
+      this.events.emit('records', located)
+      for (const p of group) p.resolve(p.kvt)
+    }
+    this.committing = null
+  }
+
+  /** Fails `group` and everything queued after it, and forgets their pending feed states. */
+  private failQueued(group: Pending[], err: unknown): void {
+    const rest = this.queue
+    this.queue = []
+    const error = err instanceof WriteFailedError ? err : new WriteFailedError(err)
+    for (const p of [...group, ...rest]) {
+      this.pendingStates.delete(p.kvt.value.author)
+      p.reject(error)
+    }
+  }
+
+  /**
+   * Signs `content` as the next message of our feed and stores it. Content with `recps` is
+   * boxed to them first (§5.1). Resolves with the stored `{key, value, timestamp}` once it is
+   * durable.
+   */
+  async publish(content: unknown): Promise<KVT> {
+    this.assertOpen()
+    let c = content
+    if (typeof content === 'object' && content !== null && 'recps' in content) {
+      c = boxRecps(content as Record<string, unknown>)
+    }
+    const created = createMessage(
+      this.stateOf(this.id) ?? null,
+      this.keys,
+      c as Record<string, unknown> | string,
+      monotonicTimestamp(),
+      { hmacKey: this.hmacKey },
+    )
+    return this.enqueue(created.id, created.value)
+  }
+
+  /**
+   * Validates `msg` as the next message of its feed and stores it. Throws the validation error
+   * (from `@scuttlekit/ssb-validate`) when it is not; a fork marks the feed forked.
+   */
+  async add(msg: unknown): Promise<KVT> {
+    this.assertOpen()
+    const author = (msg as { author?: unknown } | null)?.author
+    if (isFeedId(author) && this.forked.has(author)) throw new ForkedFeedError(author)
+    const verdict = validateMessage(isFeedId(author) ? this.stateOf(author) : undefined, msg, {
+      hmacKey: this.hmacKey,
+    })
+    if (!verdict.ok) {
+      if (verdict.error instanceof ForkError && isFeedId(author)) await this.markForked(author)
+      throw verdict.error
+    }
+    return this.enqueue(verdict.id, verdict.value)
+  }
+
+  /**
+   * Validates and stores many messages (of any feeds, each feed in order), verifying signatures
+   * on all cores. Never throws for bad messages: the result says, per message, what was stored
+   * or why not. Forks mark their feed forked.
+   */
+  async addBatch(msgs: readonly unknown[]): Promise<AddResult[]> {
+    this.assertOpen()
+    const { verdicts } = await validateBatch(msgs, {
+      hmacKey: this.hmacKey,
+      pool: this.verifyPool,
+      state: (feed) => (this.forked.has(feed) ? undefined : this.stateOf(feed)),
+    })
+    const results: (AddResult | Promise<KVT>)[] = new Array(msgs.length)
+    const forkedNow = new Set<FeedId>()
+    for (let i = 0; i < verdicts.length; i++) {
+      let v: Verdict = verdicts[i]!
+      const author = (msgs[i] as { author?: unknown } | null)?.author
+      if (isFeedId(author) && (this.forked.has(author) || forkedNow.has(author))) {
+        results[i] = { ok: false, error: new ForkedFeedError(author) }
+        continue
+      }
+      if (v.ok) {
+        // Other writes may have advanced the feed while the batch was being verified.
+        const now = this.stateOf(v.value.author)
+        const chained = now
+          ? now.sequence === v.value.sequence - 1 && now.id === v.value.previous
+          : v.value.sequence === 1
+        if (!chained) v = validateMessage(now, msgs[i], { hmacKey: this.hmacKey })
+      }
+      if (v.ok) {
+        results[i] = this.enqueue((v as Accepted).id, (v as Accepted).value)
+      } else {
+        if (v.error instanceof ForkError && isFeedId(author)) forkedNow.add(author)
+        results[i] = { ok: false, error: v.error }
+      }
+    }
+    for (const feed of forkedNow) await this.markForked(feed)
+    const out: AddResult[] = new Array(results.length)
+    for (let i = 0; i < results.length; i++) {
+      const r = results[i]!
+      if (r instanceof Promise) {
+        try {
+          out[i] = { ok: true, kvt: await r }
+        } catch (err) {
+          out[i] = { ok: false, error: err as Error }
+        }
+      } else {
+        out[i] = r
+      }
+    }
+    return out
+  }
+
+  private async markForked(feed: FeedId): Promise<void> {
+    if (this.forked.has(feed)) return
+    this.forked.add(feed)
+    this.logger.warn({ feed }, 'feed forked; no more of its messages will be stored')
+    await this.index.put(Buffer.from(`X${feed}`, 'utf8'), Buffer.alloc(0))
+  }
+
+  /** Whether `feed` was seen forking. */
+  isForked(feed: FeedId): boolean {
+    return this.forked.has(feed)
+  }
+
+  /** Resolves once every queued write is committed (or failed). */
+  async flush(): Promise<void> {
+    while (this.committing) await this.committing
+  }
+
+  // ---------------------------------------------------------------- reading one record
+
+  /** The offset of message `id`, or `undefined`. */
+  async offsetOf(id: string): Promise<number | undefined> {
+    const v = await this.index.get(keyIndexKey(id))
+    return v === undefined ? undefined : decodeOffset(v)
+  }
+
+  /** Reads and parses the record at `offset`; `null` when deleted. Throws on damage. */
+  async readAt(offset: number, reader?: LogReader): Promise<KVT | null> {
+    const payload = reader ? await reader.read(offset) : await this.log.read(offset)
+    return payload === null ? null : (JSON.parse(payload.toString('utf8')) as KVT)
+  }
+
+  /**
+   * `get(id)` → the message value; `get({id, meta: true})` → `{key, value, timestamp}`;
+   * `private: true` decrypts a message for us; an id with `?unbox=<key>` decrypts with that key.
+   * Unknown ids throw {@link MessageNotFoundError}.
+   */
+  async get(
+    arg: string | { id: string; private?: boolean; meta?: boolean },
+  ): Promise<KVT<unknown> | MsgValue | unknown> {
+    this.assertOpen()
+    const opts = typeof arg === 'string' ? { id: arg } : arg
+    if (typeof opts !== 'object' || opts === null || typeof opts.id !== 'string') {
+      throw new InvalidArgumentError('get expects a message id or {id, private?, meta?}')
+    }
+    let id = opts.id
+    let readKey: string | undefined
+    const q = id.indexOf('?unbox=')
+    if (q !== -1) {
+      readKey = id.slice(q + 7).split('&')[0]
+      id = id.slice(0, q)
+    }
+    if (!isMsgId(id)) throw new MessageNotFoundError(id)
+    const offset = await this.offsetOf(id)
+    if (offset === undefined) throw new MessageNotFoundError(id)
+    const kvt = await this.readAt(offset)
+    if (kvt === null || kvt.key !== id) throw new MessageNotFoundError(id)
+    const out = readKey
+      ? this.unboxer.decorate(kvt, readKey)
+      : opts.private
+        ? this.unboxer.decorate(kvt)
+        : kvt
+    return opts.meta ? out : out.value
+  }
+
+  // ---------------------------------------------------------------- feed state
+
+  /** `latestSequence(feed)`: the sequence of the latest stored message of `feed`. */
+  async latestSequence(feed: string): Promise<number> {
+    this.assertOpen()
+    const s = this.states.get(feed as FeedId)
+    if (!s) throw new FeedNotFoundError(feed)
+    return s.sequence
+  }
+
+  /** `getLatest(feed)`: `{key, value, timestamp}` of its latest stored message, or `undefined`. */
+  async getLatest(feed: string): Promise<KVT | undefined> {
+    this.assertOpen()
+    const s = this.states.get(feed as FeedId)
+    if (!s) return undefined
+    const offset = await this.offsetOf(s.id)
+    if (offset === undefined) return undefined
+    return (await this.readAt(offset)) ?? undefined
+  }
+
+  /** `getFeedState(feed)`: `{id, sequence}` including queued writes; `{id: null, sequence: 0}`. */
+  async getFeedState(feed: string): Promise<{ id: MsgId | null; sequence: number }> {
+    this.assertOpen()
+    const s = this.stateOf(feed as FeedId)
+    return s ? { id: s.id, sequence: s.sequence } : { id: null, sequence: 0 }
+  }
+
+  /** `getVectorClock()`: `{feedId: latest sequence}` of every stored feed. */
+  async getVectorClock(): Promise<Record<FeedId, number>> {
+    this.assertOpen()
+    const out: Record<string, number> = {}
+    for (const [feed, s] of this.states) out[feed] = s.sequence
+    return out
+  }
+
+  /** The stored feed states (for replication). */
+  feeds(): ReadonlyMap<FeedId, FeedInfo> {
+    return this.states
+  }
+
+  // ---------------------------------------------------------------- streams (plumbing)
+
+  /** Subscribes to committed records; returns the unsubscribe function. */
+  onRecords(fn: (records: Located[]) => void): () => void {
+    this.events.on('records', fn)
+    return () => this.events.off('records', fn)
+  }
+
+  /** The log position up to which records are committed and indexed. */
+  get committedEnd(): number {
+    return this.indexedTo
+  }
+
+  /**
+   * Offsets from one index between two keys, in key order (or reverse), at most `limit`. Each
+   * entry is `[key, offset]`.
+   */
+  async *scanIndex(range: {
+    gt?: Buffer
+    gte?: Buffer
+    lt?: Buffer
+    lte?: Buffer
+    reverse?: boolean
+    limit?: number
+    keys?: boolean
+  }): AsyncGenerator<[Buffer | undefined, number]> {
+    const it = this.index.iterator({
+      ...(range.gt ? { gt: range.gt } : {}),
+      ...(range.gte ? { gte: range.gte } : {}),
+      ...(range.lt ? { lt: range.lt } : {}),
+      ...(range.lte ? { lte: range.lte } : {}),
+      reverse: range.reverse ?? false,
+      limit: range.limit ?? -1,
+      keys: range.keys ?? false,
+    })
+    try {
+      for (;;) {
+        const entries = await it.nextv(512)
+        if (entries.length === 0) return
+        for (const [k, v] of entries) yield [k, decodeOffset(v)]
+      }
+    } finally {
+      await it.close()
+    }
+  }
+
+  /** A reader of the log for one stream. */
+  reader(): LogReader {
+    return this.log.reader()
+  }
+
+  /** Logs (once per stream) and skips a damaged record. */
+  reportCorrupt(offset: number, err: unknown): void {
+    this.logger.warn({ offset, err: String(err) }, 'damaged log record not served')
+  }
+
+  /** A live queue fed by committed records matching `map`; closed with the database. */
+  liveQueue<T>(map: (rec: Located) => T | undefined): AsyncQueue<T> {
+    const queue: AsyncQueue<T> = new AsyncQueue<T>(() => off())
+    const off = this.onRecords((records) => {
+      for (const rec of records) {
+        const item = map(rec)
+        if (item !== undefined) queue.push(item)
+      }
+    })
+    const onClose = (): void => queue.end()
+    this.events.once('close', onClose)
+    return queue
+  }
+
+  /** The index key builder, for the stream module. */
+  static key = ikey
+
+  // ---------------------------------------------------------------- streams
+
+  /** Every message in receive order (ranges on the receive timestamp). */
+  createLogStream(opts: StreamOptions = {}) {
+    this.assertOpen()
+    return streams.createLogStream(this, opts)
+  }
+
+  /** One feed in sequence order from `seq` (inclusive); never decrypted. */
+  createHistoryStream(opts: StreamOptions & { id?: string; seq?: number; sequence?: number }) {
+    this.assertOpen()
+    return streams.createHistoryStream(this, opts)
+  }
+
+  /** One feed with ranges on the sequence. */
+  createUserStream(opts: StreamOptions & { id?: string }) {
+    this.assertOpen()
+    return streams.createUserStream(this, opts)
+  }
+
+  /** Every message ordered by claimed timestamp; values carry `rts`. */
+  createFeedStream(opts: StreamOptions = {}) {
+    this.assertOpen()
+    return streams.createFeedStream(this, opts)
+  }
+
+  /** Messages of one content type. */
+  messagesByType(arg: string | (StreamOptions & { type?: string })) {
+    this.assertOpen()
+    return streams.messagesByType(this, arg)
+  }
+
+  /** The link index. */
+  links(opts: streams.LinksOptions) {
+    this.assertOpen()
+    return streams.links(this, opts)
+  }
+
+  /** `{id, sequence, ts}` of every stored feed. */
+  latest() {
+    this.assertOpen()
+    return streams.latest(this)
+  }
+
+  // ---------------------------------------------------------------- maintenance
+
+  /**
+   * Deletes a message (`%…`) or a whole feed (`@…`) locally: the records' bytes are zeroed in
+   * the log and their index entries removed. A deleted feed can be fetched again from its
+   * start. Replication never sees deleted messages.
+   */
+  async del(id: string): Promise<void> {
+    this.assertOpen()
+    await this.flush()
+    if (isMsgId(id)) {
+      const offset = await this.offsetOf(id)
+      if (offset === undefined) throw new MessageNotFoundError(id)
+      await this.deleteRecords([offset])
+      return
+    }
+    if (isFeedId(id)) {
+      const offsets: number[] = []
+      for await (const [, offset] of this.scanIndex({
+        gte: ikey('c', [id]),
+        lt: Buffer.concat([ikey('c', [id]), Buffer.from([0xff])]),
+      })) {
+        offsets.push(offset)
+      }
+      await this.deleteRecords(offsets)
+      this.states.delete(id)
+      this.pendingStates.delete(id)
+      this.forked.delete(id)
+      await this.index.batch([
+        { type: 'del', key: Buffer.from(`S${id}`, 'utf8') },
+        { type: 'del', key: Buffer.from(`X${id}`, 'utf8') },
+      ])
+      return
+    }
+    throw new InvalidArgumentError(`del expects a message id or a feed id: ${String(id)}`)
+  }
+
+  private async deleteRecords(offsets: number[]): Promise<void> {
+    const batch = this.index.batch()
+    for (const offset of offsets) {
+      const kvt = await this.readAt(offset).catch(() => null)
+      if (kvt) for (const k of this.entriesOf(kvt, offset)) batch.del(k)
+    }
+    await batch.write()
+    for (const offset of offsets) await this.log.delete(offset).catch(() => {})
+  }
+
+  /** Drops every index and rebuilds it from the log. */
+  async rebuild(): Promise<void> {
+    this.assertOpen()
+    await this.flush()
+    const forked = [...this.forked]
+    await this.index.clear()
+    this.states.clear()
+    this.pendingStates.clear()
+    this.lastReceive = 0
+    await this.catchUp(LOG_START, false)
+    for (const feed of forked) {
+      this.forked.delete(feed)
+      await this.markForked(feed)
+    }
+  }
+
+  /** `progress()`: how far the indexes are behind the log. */
+  progress(): { indexes: IndexProgress } {
+    return {
+      indexes: { start: this.progressStart, current: this.indexedTo, target: this.log.end },
+    }
+  }
+
+  /** `status()`: progress plus where the log and indexes stand. */
+  status(): {
+    progress: { indexes: IndexProgress }
+    sync: { since: number; plugins: Record<string, number>; sync: boolean }
+  } {
+    return {
+      progress: this.progress(),
+      sync: {
+        since: this.log.end,
+        plugins: { indexes: this.indexedTo },
+        sync: this.indexedTo >= this.log.end,
+      },
+    }
+  }
+
+  /** Waits for queued writes, then closes the log and indexes. Idempotent. */
+  close(): Promise<void> {
+    if (!this.closing) {
+      this.closing = (async () => {
+        await this.flush()
+        this.closed = true
+        this.events.emit('close')
+        await this.index.close()
+        await this.log.close()
+      })()
+    }
+    return this.closing
+  }
+}
+
+/** Boxes content with `recps` as ssb-db 20 with ssb-private1 does (§5.1). */
+function boxRecps(content: Record<string, unknown>): string {
+  let recps = content.recps
+  if (typeof recps === 'string') {
+    recps = [recps]
+    content = { ...content, recps }
+  }
+  if (!Array.isArray(recps)) {
+    throw new RecipientsError('private message field "recps" expects an Array of recipients')
+  }
+  if (recps.length === 0) {
+    throw new RecipientsError('private message field "recps" requires at least one recipient')
+  }
+  const ids = recps.map((r) =>
+    typeof r === 'object' && r !== null ? (r as { link?: unknown }).link : r,
+  )
+  if (!ids.every(isFeedId)) {
+    throw new RecipientsError(
+      `private message requested, but no boxers could encrypt these recps: ${JSON.stringify(recps)}`,
+    )
+  }
+  return boxContent(content, ids)
+}
+
+async function openIndex(
+  indexPath: string,
+  dbPath: string,
+  logger: Logger,
+): Promise<ClassicLevel<Buffer, Buffer>> {
+  const make = () =>
+    new ClassicLevel<Buffer, Buffer>(indexPath, { keyEncoding: 'buffer', valueEncoding: 'buffer' })
+  let index = make()
+  try {
+    await index.open()
+    return index
+  } catch (err) {
+    const code = (err as { code?: string; cause?: { code?: string } }).code
+    const causeCode = (err as { cause?: { code?: string } }).cause?.code
+    if (code === 'LEVEL_LOCKED' || causeCode === 'LEVEL_LOCKED') {
+      throw new DatabaseLockedError(dbPath)
+    }
+    // The indexes are derived data: a damaged index directory is thrown away and rebuilt.
+    logger.warn({ path: indexPath, err: String(err) }, 'index directory unreadable; rebuilding it')
+    rmSync(indexPath, { recursive: true, force: true })
+    index = make()
+    await index.open()
+    return index
+  }
+}
+
+/** Opens (creating if needed) the database at `options.path`. */
+export function openDb(options: DbOptions): Promise<SsbDb> {
+  return SsbDb.open(options)
+}
+
+export { ValidationError }

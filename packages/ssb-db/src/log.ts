@@ -1,0 +1,370 @@
+/**
+ * The append-only log: the single source of truth of a database (docs/decisions/0003-ssb-db-log.md).
+ *
+ * File layout: a 16-byte file header (`SCUTTLOG`, u32 LE format version, u32 reserved), then
+ * records, each
+ *
+ * ```
+ * u32 LE magic   'SKR1' for a live record, 'SKD1' for a deleted one (payload zeroed)
+ * u32 LE length  of the payload
+ * u32 LE crc32   of the length field's four bytes followed by the payload
+ * payload        UTF-8 JSON of {key, value, timestamp}
+ * ```
+ *
+ * A record's offset (the byte position of its magic) is its permanent address. Every record is
+ * checksummed; the magic makes it possible to find the next record after damage in the middle of
+ * the file. Writes go through {@link Log.append}: one positional write and one `fdatasync` per
+ * group of records, so a group is either wholly durable or (after a crash) a torn tail that
+ * {@link Log.scan} trims.
+ */
+import type { FileHandle } from 'node:fs/promises'
+import { open } from 'node:fs/promises'
+import { crc32 } from 'node:zlib'
+import { CorruptLogError, CorruptRecordError, WriteFailedError } from './errors.js'
+import type { Logger } from './logger.js'
+
+const FILE_MAGIC = Buffer.from('SCUTTLOG', 'latin1')
+const FORMAT_VERSION = 1
+/** Size of the file header; the first record starts here. */
+export const LOG_START = 16
+/** Size of a record header. */
+export const RECORD_HEADER = 12
+const LIVE = 0x31524b53 // 'SKR1' read as u32 LE
+const DELETED = 0x31444b53 // 'SKD1'
+/** No payload is larger: a message is at most 8192 UTF-16 units, so well under 64 KiB as JSON. */
+export const MAX_PAYLOAD = 1 << 20
+const CHUNK = 1 << 20
+
+/** One record found by {@link Log.scan}. `payload` is null for a deleted record. */
+export interface ScannedRecord {
+  offset: number
+  /** offset of the byte after this record */
+  next: number
+  payload: Buffer | null
+}
+
+/** What {@link Log.scan} does at damage it cannot read past. */
+export interface ScanOptions {
+  /** first offset to read (a record boundary); default the first record */
+  from?: number
+  /** stop before this offset; default the end of the file as it was when the scan started */
+  to?: number
+  /**
+   * Recovery mode (used at open): damage with no valid record after it is a torn tail and is
+   * cut off the file, with a warning.
+   */
+  trimTail?: boolean
+  /** called for every damaged byte range that was skipped */
+  onCorrupt?: (from: number, to: number) => void
+}
+
+function crcOf(lengthField: Buffer, payload: Buffer): number {
+  return crc32(payload, crc32(lengthField))
+}
+
+/** Encodes one record (header and payload) into `out` at `at`; returns the offset after it. */
+function encodeRecord(out: Buffer, at: number, payload: Buffer, magic = LIVE): number {
+  out.writeUInt32LE(magic, at)
+  out.writeUInt32LE(payload.length, at + 4)
+  out.writeUInt32LE(crcOf(out.subarray(at + 4, at + 8), payload), at + 8)
+  payload.copy(out, at + RECORD_HEADER)
+  return at + RECORD_HEADER + payload.length
+}
+
+/**
+ * Checks the record that starts at `pos` in `buf` (which holds file bytes from `base`).
+ * Returns the record length, `0` when the buffer ends before the record does (read more), or
+ * `-1` when the bytes there are not a valid record.
+ */
+function recordAt(buf: Buffer, pos: number, limit: number): number {
+  if (pos + RECORD_HEADER > limit) return 0
+  const magic = buf.readUInt32LE(pos)
+  if (magic !== LIVE && magic !== DELETED) return -1
+  const length = buf.readUInt32LE(pos + 4)
+  if (length > MAX_PAYLOAD) return -1
+  if (pos + RECORD_HEADER + length > limit) return 0
+  const payload = buf.subarray(pos + RECORD_HEADER, pos + RECORD_HEADER + length)
+  if (crcOf(buf.subarray(pos + 4, pos + 8), payload) !== buf.readUInt32LE(pos + 8)) return -1
+  return RECORD_HEADER + length
+}
+
+/** The log file of one database. Not safe for two writers: the database serialises writes. */
+export class Log {
+  private constructor(
+    readonly path: string,
+    private readonly fh: FileHandle,
+    /** offset after the last record: where the next append goes */
+    public end: number,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Opens (creating if needed) the log at `path`. A file of another format is refused. */
+  static async open(path: string, logger: Logger): Promise<Log> {
+    const fh = await open(path, 'a+')
+    try {
+      let size = (await fh.stat()).size
+      if (size < LOG_START) {
+        // A new file, or one torn while its header was written: nothing was ever stored in it.
+        const header = Buffer.alloc(LOG_START)
+        if (size > 0) {
+          const have = Buffer.alloc(size)
+          await fh.read(have, 0, size, 0)
+          if (!FILE_MAGIC.subarray(0, size).equals(have.subarray(0, Math.min(size, 8)))) {
+            throw new CorruptLogError(path, 'unknown file header')
+          }
+          await fh.truncate(0)
+        }
+        FILE_MAGIC.copy(header, 0)
+        header.writeUInt32LE(FORMAT_VERSION, 8)
+        await fh.write(header, 0, LOG_START, 0)
+        await fh.sync()
+        size = LOG_START
+      } else {
+        const header = Buffer.alloc(LOG_START)
+        await fh.read(header, 0, LOG_START, 0)
+        if (!header.subarray(0, 8).equals(FILE_MAGIC)) {
+          throw new CorruptLogError(path, 'unknown file header')
+        }
+        const version = header.readUInt32LE(8)
+        if (version !== FORMAT_VERSION) {
+          throw new CorruptLogError(path, `format version ${version}`)
+        }
+      }
+      return new Log(path, fh, size, logger)
+    } catch (err) {
+      await fh.close()
+      throw err
+    }
+  }
+
+  /**
+   * Appends `payloads` as consecutive records with one write and one `fdatasync`; resolves with
+   * their offsets once they are durable. On failure nothing of the group remains in the file
+   * and a {@link WriteFailedError} is thrown.
+   */
+  async append(payloads: readonly Buffer[]): Promise<number[]> {
+    let size = 0
+    for (const p of payloads) {
+      if (p.length > MAX_PAYLOAD) throw new RangeError(`record of ${p.length} bytes is too large`)
+      size += RECORD_HEADER + p.length
+    }
+    const out = Buffer.allocUnsafe(size)
+    const offsets: number[] = new Array(payloads.length)
+    let at = 0
+    for (let i = 0; i < payloads.length; i++) {
+      offsets[i] = this.end + at
+      at = encodeRecord(out, at, payloads[i]!)
+    }
+    const start = this.end
+    try {
+      let written = 0
+      while (written < size) {
+        const { bytesWritten } = await this.fh.write(out, written, size - written, start + written)
+        written += bytesWritten
+      }
+      await this.fh.datasync()
+    } catch (err) {
+      // Leave no partial group behind; if even that fails, open() will trim it as a torn tail.
+      await this.fh.truncate(start).catch(() => {})
+      throw new WriteFailedError(err)
+    }
+    this.end = start + size
+    return offsets
+  }
+
+  /**
+   * Reads the payload of the record at `offset`: `null` if it was deleted. Throws
+   * {@link CorruptRecordError} when the bytes there are not an intact record.
+   */
+  async read(offset: number): Promise<Buffer | null> {
+    const head = Buffer.allocUnsafe(RECORD_HEADER)
+    if (offset < LOG_START || offset + RECORD_HEADER > this.end) {
+      throw new CorruptRecordError(offset)
+    }
+    await this.fh.read(head, 0, RECORD_HEADER, offset)
+    const length = head.readUInt32LE(4)
+    if (length > MAX_PAYLOAD || offset + RECORD_HEADER + length > this.end) {
+      throw new CorruptRecordError(offset)
+    }
+    const buf = Buffer.allocUnsafe(RECORD_HEADER + length)
+    head.copy(buf, 0)
+    await this.fh.read(buf, RECORD_HEADER, length, offset + RECORD_HEADER)
+    if (recordAt(buf, 0, buf.length) !== buf.length) throw new CorruptRecordError(offset)
+    return buf.readUInt32LE(0) === DELETED ? null : buf.subarray(RECORD_HEADER)
+  }
+
+  /** A reader with a read-ahead window, for streams that visit offsets in rising order. */
+  reader(windowSize = 256 * 1024): LogReader {
+    return new LogReader(this, this.fh, windowSize)
+  }
+
+  /**
+   * Yields every record from `options.from` in file order. Damage followed by valid records is
+   * skipped (reported through `onCorrupt` and a warning); damage at the end is a torn tail, cut
+   * off when `trimTail` is set.
+   */
+  async *scan(options: ScanOptions = {}): AsyncGenerator<ScannedRecord> {
+    let pos = options.from ?? LOG_START
+    const to = options.to ?? this.end
+    let buf = Buffer.allocUnsafe(CHUNK)
+    let base = pos
+    let limit = 0 // bytes of buf that hold file data
+    const fill = async (at: number, min: number): Promise<void> => {
+      if (min > buf.length) buf = Buffer.allocUnsafe(min)
+      base = at
+      limit = 0
+      const want = Math.min(buf.length, to - at)
+      while (limit < want) {
+        const { bytesRead } = await this.fh.read(buf, limit, want - limit, at + limit)
+        if (bytesRead === 0) break
+        limit += bytesRead
+      }
+    }
+    await fill(pos, 0)
+    while (pos < to) {
+      let rel = pos - base
+      let length = recordAt(buf, rel, limit)
+      if (length === 0 && base + limit < to) {
+        // The record runs past what is buffered: refill from it, large enough for a maximal one.
+        await fill(pos, 0)
+        rel = 0
+        length = recordAt(buf, 0, limit)
+        if (length === 0 && base + limit < to) {
+          // Larger than a chunk (the length field was checked against MAX_PAYLOAD).
+          await fill(pos, RECORD_HEADER + buf.readUInt32LE(4))
+          length = recordAt(buf, 0, limit)
+        }
+      }
+      if (length > 0) {
+        const deleted = buf.readUInt32LE(rel) === DELETED
+        yield {
+          offset: pos,
+          next: pos + length,
+          // Copy: the buffer is reused for the next chunk.
+          payload: deleted ? null : Buffer.from(buf.subarray(rel + RECORD_HEADER, rel + length)),
+        }
+        pos += length
+        continue
+      }
+      // Damage at `pos`: look for the next intact record.
+      const resume = await this.resync(pos + 1, to)
+      if (resume === -1) {
+        if (options.trimTail) {
+          this.logger.warn(
+            { path: this.path, offset: pos, bytes: to - pos },
+            'log ends in a torn or damaged tail; trimming it',
+          )
+          await this.fh.truncate(pos)
+          await this.fh.sync()
+          this.end = pos
+        } else {
+          this.logger.warn({ path: this.path, offset: pos }, 'damaged log record skipped')
+        }
+        options.onCorrupt?.(pos, to)
+        return
+      }
+      this.logger.warn(
+        { path: this.path, from: pos, to: resume },
+        'damaged bytes in the middle of the log skipped',
+      )
+      options.onCorrupt?.(pos, resume)
+      pos = resume
+      await fill(pos, 0)
+    }
+  }
+
+  /** The offset of the first intact record at or after `from` (before `to`), or -1. */
+  private async resync(from: number, to: number): Promise<number> {
+    const window = Buffer.allocUnsafe(CHUNK + RECORD_HEADER + MAX_PAYLOAD)
+    let at = from
+    const magics = [Buffer.from('SKR1', 'latin1'), Buffer.from('SKD1', 'latin1')]
+    while (at < to) {
+      const want = Math.min(window.length, to - at)
+      let got = 0
+      while (got < want) {
+        const { bytesRead } = await this.fh.read(window, got, want - got, at + got)
+        if (bytesRead === 0) break
+        got += bytesRead
+      }
+      const view = window.subarray(0, got)
+      let i = 0
+      const scanLimit = Math.min(got, CHUNK)
+      while (i < scanLimit) {
+        const a = view.indexOf(magics[0]!, i)
+        const b = view.indexOf(magics[1]!, i)
+        const hit = a === -1 ? b : b === -1 ? a : Math.min(a, b)
+        if (hit === -1 || hit >= scanLimit) break
+        if (recordAt(view, hit, got) > 0) return at + hit
+        i = hit + 1
+      }
+      if (got < window.length) break
+      at += CHUNK
+    }
+    return -1
+  }
+
+  /** Marks the record at `offset` deleted and zeroes its payload, durably. */
+  async delete(offset: number): Promise<void> {
+    const payload = await this.read(offset)
+    if (payload === null) return
+    const out = Buffer.allocUnsafe(RECORD_HEADER + payload.length)
+    encodeRecord(out, 0, Buffer.alloc(payload.length), DELETED)
+    await this.fh.write(out, 0, out.length, offset)
+    await this.fh.datasync()
+  }
+
+  async close(): Promise<void> {
+    await this.fh.close()
+  }
+}
+
+/**
+ * Reads records by offset through a window of file bytes, so that a stream visiting nearby
+ * offsets in rising order costs one read per window rather than one per record.
+ */
+export class LogReader {
+  private buf: Buffer
+  private base = 0
+  private limit = 0
+
+  constructor(
+    private readonly log: Log,
+    private readonly fh: FileHandle,
+    windowSize: number,
+  ) {
+    this.buf = Buffer.allocUnsafe(windowSize)
+  }
+
+  /** Like {@link Log.read}; the returned buffer is only valid until the next call. */
+  async read(offset: number): Promise<Buffer | null> {
+    let rel = offset - this.base
+    if (rel < 0 || rel + RECORD_HEADER > this.limit || offset >= this.log.end) {
+      await this.fill(offset)
+      rel = 0
+    }
+    let length = recordAt(this.buf, rel, this.limit)
+    if (length === 0 && this.limit > 0) {
+      await this.fill(offset, RECORD_HEADER + this.buf.readUInt32LE(rel + 4))
+      rel = 0
+      length = recordAt(this.buf, 0, this.limit)
+    }
+    if (length <= 0) throw new CorruptRecordError(offset)
+    if (this.buf.readUInt32LE(rel) === DELETED) return null
+    return this.buf.subarray(rel + RECORD_HEADER, rel + length)
+  }
+
+  private async fill(offset: number, min = 0): Promise<void> {
+    if (offset < LOG_START || offset >= this.log.end) throw new CorruptRecordError(offset)
+    if (min > MAX_PAYLOAD + RECORD_HEADER) throw new CorruptRecordError(offset)
+    if (min > this.buf.length) this.buf = Buffer.allocUnsafe(min)
+    const want = Math.min(this.buf.length, this.log.end - offset)
+    let got = 0
+    while (got < want) {
+      const { bytesRead } = await this.fh.read(this.buf, got, want - got, offset + got)
+      if (bytesRead === 0) break
+      got += bytesRead
+    }
+    this.base = offset
+    this.limit = got
+  }
+}

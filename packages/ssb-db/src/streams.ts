@@ -1,0 +1,397 @@
+/**
+ * The read streams of ssb-db 20 as async iterables: each reads one index in key order, loads
+ * the records it points to from the log, and (when `live`) goes on with records committed after
+ * it started, with no gap and no duplicate between the two parts.
+ */
+import { type FeedId, isFeedId, type MsgId } from '@scuttlekit/ssb-ref'
+import type { KVT } from '@scuttlekit/ssb-validate'
+import type { Located, SsbDb, StreamOptions } from './db.js'
+import { InvalidArgumentError } from './errors.js'
+import { decodeKey, encodeKey, type KeyPart } from './internal/keys.js'
+import { linksOf } from './internal/links.js'
+import { isBoxed } from './internal/unbox.js'
+
+/** The `{sync: true}` marker between old and live items, when asked for with `sync: true`. */
+export interface SyncMarker {
+  sync: true
+}
+
+/** What a stream item is, given `keys`/`values`: the record, its key, its value, or `null`. */
+export type StreamItem = KVT | MsgId | KVT['value'] | unknown
+
+type Bound = { gt?: Buffer; gte?: Buffer; lt?: Buffer; lte?: Buffer }
+
+const HIGH = Buffer.from([0xff])
+
+/** The resolved timestamp of the feed index: the claimed one, unless missing or in the future. */
+export function resolvedTimestamp(kvt: KVT): number {
+  const claimed = kvt.value.timestamp as unknown
+  if (!claimed || typeof claimed !== 'number' || kvt.timestamp < claimed) return kvt.timestamp
+  return claimed
+}
+
+function ik(index: string, parts: readonly KeyPart[]): Buffer {
+  return Buffer.concat([Buffer.from(index, 'latin1'), encodeKey(parts)])
+}
+
+function isPart(v: unknown): v is KeyPart {
+  return typeof v === 'string' || typeof v === 'number' || v === null
+}
+
+/**
+ * Index bounds for `opts`' `gt/gte/lt/lte` on the last element of keys `[...prefix, value]`.
+ * `inclusivePrefix` makes a bound cover every longer key starting with it (the feed index keys
+ * carry a tie-breaker after the value).
+ */
+function rangeOf(index: string, prefix: readonly KeyPart[], opts: StreamOptions): Bound {
+  const b: Bound = {}
+  const whole = ik(index, prefix)
+  if (opts.gt !== undefined && isPart(opts.gt))
+    b.gt = Buffer.concat([ik(index, [...prefix, opts.gt]), HIGH])
+  else if (opts.gte !== undefined && isPart(opts.gte)) b.gte = ik(index, [...prefix, opts.gte])
+  else b.gte = whole
+  if (opts.lt !== undefined && isPart(opts.lt)) b.lt = ik(index, [...prefix, opts.lt])
+  else if (opts.lte !== undefined && isPart(opts.lte))
+    b.lte = Buffer.concat([ik(index, [...prefix, opts.lte]), HIGH])
+  else b.lt = Buffer.concat([whole, HIGH])
+  return b
+}
+
+function inRange(value: unknown, opts: StreamOptions): boolean {
+  const v = value as number
+  if (opts.gt !== undefined && !(v > (opts.gt as number))) return false
+  if (opts.gte !== undefined && !(v >= (opts.gte as number))) return false
+  if (opts.lt !== undefined && !(v < (opts.lt as number))) return false
+  if (opts.lte !== undefined && !(v <= (opts.lte as number))) return false
+  return true
+}
+
+function shape(kvt: KVT, keys: boolean, values: boolean): StreamItem {
+  if (keys && values) return kvt
+  if (keys) return kvt.key
+  if (values) return kvt.value
+  return null
+}
+
+interface Plan {
+  bound: Bound
+  reverse: boolean
+  limit: number
+  live: boolean
+  old: boolean
+  sync: boolean
+  /** what to yield for a record (undefined: skip it) */
+  item: (kvt: KVT, key: Buffer | undefined) => StreamItem | undefined
+  /** whether a newly committed record belongs to this live stream */
+  matches: (kvt: KVT) => boolean
+  /** the item needs the index key */
+  needKey?: boolean
+  /** the items of a newly committed record, when not `item(kvt, undefined)` */
+  liveItems?: (kvt: KVT) => (StreamItem | undefined)[]
+}
+
+async function* run(db: SsbDb, plan: Plan): AsyncGenerator<StreamItem | SyncMarker> {
+  let count = 0
+  const limit = plan.limit > 0 ? plan.limit : Number.POSITIVE_INFINITY
+  const queue = plan.live
+    ? db.liveQueue<KVT>((rec: Located) => (plan.matches(rec.kvt) ? rec.kvt : undefined))
+    : undefined
+  const end = db.committedEnd
+  try {
+    if (plan.old) {
+      const reader = db.reader()
+      for await (const [key, offset] of db.scanIndex({
+        ...plan.bound,
+        reverse: plan.reverse,
+        keys: plan.needKey === true,
+      })) {
+        if (offset >= end) continue
+        let kvt: KVT | null
+        try {
+          kvt = await db.readAt(offset, reader)
+        } catch (err) {
+          db.reportCorrupt(offset, err)
+          continue
+        }
+        if (kvt === null) continue
+        const item = plan.item(kvt, key)
+        if (item === undefined) continue
+        yield item
+        if (++count >= limit) return
+      }
+    }
+    if (!queue) return
+    if (plan.sync) yield { sync: true }
+    for await (const kvt of queue) {
+      const items = plan.liveItems ? plan.liveItems(kvt) : [plan.item(kvt, undefined)]
+      for (const item of items) {
+        if (item === undefined) continue
+        yield item
+        if (++count >= limit) return
+      }
+    }
+  } finally {
+    if (queue) await queue.return()
+  }
+}
+
+function bool(v: unknown, dflt: boolean): boolean {
+  return v === undefined || v === null ? dflt : v !== false
+}
+
+function common(opts: StreamOptions) {
+  return {
+    reverse: opts.reverse === true,
+    limit: typeof opts.limit === 'number' ? opts.limit : -1,
+    live: opts.live === true,
+    old: opts.old !== false,
+    sync: opts.sync === true,
+  }
+}
+
+function decorate(db: SsbDb, kvt: KVT, priv: boolean | undefined): KVT {
+  return priv ? (db.unboxer.decorate(kvt) as KVT) : kvt
+}
+
+/** `createLogStream`: every message in receive order; ranges on the receive timestamp. */
+export function createLogStream(db: SsbDb, opts: StreamOptions = {}) {
+  const keys = bool(opts.keys, true)
+  const values = bool(opts.values, true)
+  const o = { ...opts }
+  if (o.gt === undefined && o.gte === undefined) o.gt = 0
+  return run(db, {
+    ...common(o),
+    bound: rangeOf('t', [], o),
+    item: (kvt) => shape(decorate(db, kvt, o.private), keys, values),
+    matches: (kvt) => inRange(kvt.timestamp, o),
+  })
+}
+
+/** `createHistoryStream({id, seq, live, limit, keys, values})`: one feed from `seq` (inclusive). */
+export function createHistoryStream(
+  db: SsbDb,
+  opts: StreamOptions & { id?: string; seq?: number; sequence?: number },
+) {
+  if (typeof opts !== 'object' || opts === null) {
+    throw new InvalidArgumentError('createHistoryStream expects {id, seq?, live?, limit?}')
+  }
+  const id = opts.id
+  if (!isFeedId(id))
+    throw new InvalidArgumentError(`createHistoryStream: invalid feed id ${String(id)}`)
+  const seq = Number(opts.sequence || opts.seq || 0) || 0
+  const keys = bool(opts.keys, true)
+  const values = bool(opts.values, true)
+  const base = common(opts)
+  return run(db, {
+    ...base,
+    reverse: false,
+    bound: { gte: ik('c', [id, seq]), lt: Buffer.concat([ik('c', [id]), HIGH]) },
+    // Never decrypted: this is what peers replicate.
+    item: (kvt) => shape(kvt, keys, values),
+    matches: (kvt) => kvt.value.author === id && kvt.value.sequence >= seq,
+  })
+}
+
+/** `createUserStream({id, gt/gte/lt/lte, …})`: one feed, ranges on the sequence. */
+export function createUserStream(db: SsbDb, opts: StreamOptions & { id?: string }) {
+  const id = opts?.id
+  if (!isFeedId(id))
+    throw new InvalidArgumentError(`createUserStream: invalid feed id ${String(id)}`)
+  const keys = bool(opts.keys, true)
+  const values = bool(opts.values, true)
+  return run(db, {
+    ...common(opts),
+    bound: rangeOf('c', [id], opts),
+    item: (kvt) => shape(decorate(db, kvt, opts.private), keys, values),
+    matches: (kvt) => kvt.value.author === id && inRange(kvt.value.sequence, opts),
+  })
+}
+
+/** `messagesByType(type | {type, …})`: messages of one content type, ranges on receive time. */
+export function messagesByType(db: SsbDb, arg: string | (StreamOptions & { type?: string })) {
+  if (arg === undefined || arg === null) {
+    throw new InvalidArgumentError('must provide {type: string} to messagesByType')
+  }
+  const opts = typeof arg === 'string' ? { type: arg } : arg
+  const type = String(opts.type).substring(0, 32)
+  const keys = bool(opts.keys, true)
+  const values = bool(opts.values, true)
+  return run(db, {
+    ...common(opts),
+    bound: rangeOf('y', [type], opts),
+    item: (kvt) => shape(decorate(db, kvt, opts.private), keys, values),
+    matches: (kvt) => {
+      const c = contentFor(db, kvt) as { type?: unknown } | undefined
+      return (
+        typeof c?.type === 'string' &&
+        c.type.substring(0, 32) === type &&
+        inRange(kvt.timestamp, opts)
+      )
+    },
+  })
+}
+
+function contentFor(db: SsbDb, kvt: KVT): unknown {
+  const c = kvt.value.content
+  if (isBoxed(c)) return db.unboxer.content(kvt)
+  return typeof c === 'object' ? c : undefined
+}
+
+/**
+ * `createFeedStream`: every message ordered by its claimed timestamp (the receive time when the
+ * claim is missing or in the future); each value gets `rts`, the timestamp it is ordered by.
+ */
+export function createFeedStream(db: SsbDb, opts: StreamOptions = {}) {
+  const keys = bool(opts.keys, true)
+  const values = bool(opts.values, true)
+  const b: Bound = {}
+  // ssb-db maps every bound to [value, null]: gt behaves as gte and lte as lt.
+  const lower = opts.gt ?? opts.gte
+  const upper = opts.lt ?? opts.lte
+  b.gte = isPart(lower) && lower !== undefined ? ik('f', [lower]) : ik('f', [])
+  b.lt =
+    isPart(upper) && upper !== undefined ? ik('f', [upper]) : Buffer.concat([ik('f', []), HIGH])
+  return run(db, {
+    ...common(opts),
+    bound: b,
+    item: (kvt) => {
+      const out = decorate(db, kvt, opts.private)
+      ;(out.value as unknown as { rts: number }).rts = resolvedTimestamp(kvt)
+      return shape(out, keys, values)
+    },
+    matches: (kvt) => {
+      const r = resolvedTimestamp(kvt)
+      return (
+        (lower === undefined || r >= (lower as number)) &&
+        (upper === undefined || r < (upper as number))
+      )
+    },
+  })
+}
+
+/** Options of {@link links}. */
+export interface LinksOptions extends StreamOptions {
+  source?: string
+  dest?: string
+  rel?: string
+  meta?: boolean
+}
+
+/** One item of {@link links} with the default `meta: true`. */
+export interface LinkItem {
+  source: FeedId
+  rel: string
+  dest: string
+  key?: MsgId
+  value?: unknown
+}
+
+function sigil(t: string | undefined): string | undefined {
+  if (t === 'feed') return '@'
+  if (t === 'msg') return '%'
+  if (t === 'blob') return '&'
+  return t
+}
+
+/**
+ * `links({source, dest, rel, meta, keys, values, live, old, reverse})`: the link index. `source`
+ * and `dest` are ids or a sigil (`@`, `%`, `&`) meaning any id of that kind.
+ */
+export function links(db: SsbDb, opts: LinksOptions) {
+  if (!opts || typeof opts !== 'object') throw new InvalidArgumentError('opts *must* be provided')
+  const meta = opts.meta !== false
+  const keys = opts.keys !== false
+  const vals = opts.values === true
+  if (!meta && !keys && !vals) {
+    throw new InvalidArgumentError(
+      'makes no sense to return stream without resultsset at least one of {keys, values, meta} to true',
+    )
+  }
+  const src = sigil(opts.source)
+  const dst = sigil(opts.dest)
+  const rel = opts.rel
+  const back = dst !== undefined && src === undefined
+  const from = back ? dst : src
+  const index = back ? 'b' : 'l'
+  // Key layout: [from, rel, to, seq, key]; narrow the range as far as the known parts allow.
+  const prefix: KeyPart[] = []
+  let exactFrom = false
+  if (from !== undefined && from !== '' && !/^[@%&]$/.test(from)) {
+    prefix.push(from)
+    exactFrom = true
+    if (rel !== undefined) prefix.push(rel)
+  }
+  let bound: Bound
+  if (exactFrom) {
+    bound = { gte: ik(index, prefix), lt: Buffer.concat([ik(index, prefix), HIGH]) }
+  } else if (from !== undefined && /^[@%&]$/.test(from)) {
+    // every id of one kind: string parts starting with the sigil
+    const lo = Buffer.concat([Buffer.from(index, 'latin1'), Buffer.from([0x03]), Buffer.from(from)])
+    bound = { gte: lo, lt: Buffer.concat([lo, HIGH]) }
+  } else {
+    bound = { gte: ik(index, []), lt: Buffer.concat([ik(index, []), HIGH]) }
+  }
+  const test = (actual: string, expected: string | undefined) =>
+    expected === undefined || expected === ''
+      ? true
+      : expected.length === 1
+        ? actual[0] === expected[0]
+        : actual === expected
+  const format = (l: LinkItem, kvt: KVT | undefined) => {
+    if (!meta) {
+      return keys && vals
+        ? { key: l.key, value: kvt ? decorate(db, kvt, opts.private).value : undefined }
+        : keys
+          ? l.key
+          : kvt
+            ? decorate(db, kvt, opts.private).value
+            : undefined
+    }
+    const out: Record<string, unknown> = { source: l.source, rel: l.rel, dest: l.dest }
+    if (keys) out.key = l.key
+    if (vals && kvt) out.value = decorate(db, kvt, opts.private).value
+    return out
+  }
+  const accept = (l: LinkItem) =>
+    (rel === undefined || rel === l.rel) && test(l.dest, dst) && test(l.source, src)
+  return run(db, {
+    ...common(opts),
+    needKey: true,
+    bound,
+    item: (kvt, key) => {
+      if (!key) return undefined
+      const parts = decodeKey(key.subarray(1))
+      const l: LinkItem = {
+        source: (back ? parts[2] : parts[0]) as FeedId,
+        rel: parts[1] as string,
+        dest: (back ? parts[0] : parts[2]) as string,
+        key: parts[4] as MsgId,
+      }
+      if (!accept(l)) return undefined
+      return format(l, kvt)
+    },
+    matches: () => true,
+    liveItems: (kvt) =>
+      linksOfRecord(db, kvt)
+        .filter(accept)
+        .map((l) => format(l, kvt)),
+  })
+}
+
+/** Live link items: computed from newly committed records (used when `live` is set). */
+export function linksOfRecord(db: SsbDb, kvt: KVT): LinkItem[] {
+  const content = contentFor(db, kvt)
+  return linksOf(content).map((l) => ({
+    source: kvt.value.author,
+    rel: l.rel,
+    dest: l.dest,
+    key: kvt.key,
+  }))
+}
+
+/** `latest()`: `{id, sequence, ts}` of every stored feed. */
+export async function* latest(
+  db: SsbDb,
+): AsyncGenerator<{ id: FeedId; sequence: number; ts: number }> {
+  for (const [id, s] of [...db.feeds()]) yield { id, sequence: s.sequence, ts: s.timestamp }
+}
