@@ -8,7 +8,6 @@ import { join } from 'node:path'
 import { boxContent, type HmacKey, type Keys } from '@scuttlekit/ssb-keys'
 import { type FeedId, isFeedId, isMsgId, type MsgId } from '@scuttlekit/ssb-ref'
 import {
-  type Accepted,
   createMessage,
   ForkError,
   type KVT,
@@ -136,6 +135,8 @@ export class SsbDb {
   private readonly pendingStates = new Map<FeedId, FeedInfo>()
   private readonly forked = new Set<FeedId>()
   private queue: Pending[] = []
+  private incoming: { msgs: readonly unknown[]; done: (r: (Error | Promise<KVT>)[]) => void }[] = []
+  private validating: Promise<void> | null = null
   private committing: Promise<void> | null = null
   private broken: Error | null = null
   /** log offset up to which the indexes are complete */
@@ -448,21 +449,20 @@ export class SsbDb {
   }
 
   /**
-   * Validates `msg` as the next message of its feed and stores it. Throws the validation error
-   * (from `@scuttlekit/ssb-validate`) when it is not; a fork marks the feed forked.
+   * Validates `msg` as the next message of its feed and stores it; resolves once it is durable.
+   * Rejects with the validation error (from `@scuttlekit/ssb-validate`) when it is not valid; a
+   * fork marks the feed forked. Concurrent calls are validated together, with their signatures
+   * checked on every core.
    */
-  async add(msg: unknown): Promise<KVT> {
-    this.assertOpen()
-    const author = (msg as { author?: unknown } | null)?.author
-    if (isFeedId(author) && this.forked.has(author)) throw new ForkedFeedError(author)
-    const verdict = validateMessage(isFeedId(author) ? this.stateOf(author) : undefined, msg, {
-      hmacKey: this.hmacKey,
+  add(msg: unknown): Promise<KVT> {
+    return new Promise<KVT>((resolve, reject) => {
+      if (this.closed) return reject(new DatabaseClosedError())
+      this.submit([msg], (results) => {
+        const r = results[0]!
+        if (r instanceof Promise) r.then(resolve, reject)
+        else reject(r)
+      })
     })
-    if (!verdict.ok) {
-      if (verdict.error instanceof ForkError && isFeedId(author)) await this.markForked(author)
-      throw verdict.error
-    }
-    return this.enqueue(verdict.id, verdict.value)
   }
 
   /**
@@ -472,50 +472,90 @@ export class SsbDb {
    */
   async addBatch(msgs: readonly unknown[]): Promise<AddResult[]> {
     this.assertOpen()
-    const { verdicts } = await validateBatch(msgs, {
-      hmacKey: this.hmacKey,
-      pool: this.verifyPool,
-      state: (feed) => (this.forked.has(feed) ? undefined : this.stateOf(feed)),
-    })
-    const results: (AddResult | Promise<KVT>)[] = new Array(msgs.length)
+    const results = await new Promise<(Error | Promise<KVT>)[]>((resolve) =>
+      this.submit(msgs, resolve),
+    )
+    // Settle every commit promise at once, so that none is ever left rejected without a handler.
+    return Promise.all(
+      results.map((r): AddResult | Promise<AddResult> =>
+        r instanceof Promise
+          ? r.then(
+              (kvt) => ({ ok: true, kvt }),
+              (error: Error) => ({ ok: false, error }),
+            )
+          : { ok: false, error: r },
+      ),
+    )
+  }
+
+  /** Queues messages for validation; `done` gets, per message, an error or its commit promise. */
+  private submit(msgs: readonly unknown[], done: (results: (Error | Promise<KVT>)[]) => void) {
+    this.incoming.push({ msgs, done })
+    if (!this.validating) this.validating = this.validateLoop()
+  }
+
+  /**
+   * Validates whatever was submitted since the last round as one batch, one round at a time, so
+   * that each round chains on the states the previous one left; commits overlap with the next
+   * round's signature checks.
+   */
+  private async validateLoop(): Promise<void> {
+    await new Promise<void>((r) => setImmediate(r))
+    while (this.incoming.length > 0) {
+      const jobs = this.incoming
+      this.incoming = []
+      const msgs = jobs.length === 1 ? jobs[0]!.msgs : jobs.flatMap((j) => j.msgs)
+      let results: (Error | Promise<KVT>)[]
+      try {
+        results = await this.validateAndEnqueue(msgs)
+      } catch (err) {
+        results = msgs.map(() => (err instanceof Error ? err : new Error(String(err))))
+      }
+      let at = 0
+      for (const job of jobs) {
+        const part = jobs.length === 1 ? results : results.slice(at, at + job.msgs.length)
+        at += job.msgs.length
+        job.done(part)
+      }
+    }
+    this.validating = null
+  }
+
+  private async validateAndEnqueue(msgs: readonly unknown[]): Promise<(Error | Promise<KVT>)[]> {
+    const options = { hmacKey: this.hmacKey }
+    const state = (feed: FeedId) => (this.forked.has(feed) ? undefined : this.stateOf(feed))
+    // A few messages are cheaper to check here than to hand to the workers.
+    const verdicts: Verdict[] =
+      msgs.length < 16
+        ? []
+        : (await validateBatch(msgs, { ...options, pool: this.verifyPool, state })).verdicts
+    const results: (Error | Promise<KVT>)[] = new Array(msgs.length)
     const forkedNow = new Set<FeedId>()
-    for (let i = 0; i < verdicts.length; i++) {
-      let v: Verdict = verdicts[i]!
+    for (let i = 0; i < msgs.length; i++) {
       const author = (msgs[i] as { author?: unknown } | null)?.author
       if (isFeedId(author) && (this.forked.has(author) || forkedNow.has(author))) {
-        results[i] = { ok: false, error: new ForkedFeedError(author) }
+        results[i] = new ForkedFeedError(author)
         continue
       }
-      if (v.ok) {
-        // Other writes may have advanced the feed while the batch was being verified.
-        const now = this.stateOf(v.value.author)
+      const now = isFeedId(author) ? this.stateOf(author) : undefined
+      let v: Verdict | undefined = verdicts[i]
+      if (v?.ok) {
+        // Other writes (publish) may have advanced the feed while the batch was being verified.
         const chained = now
           ? now.sequence === v.value.sequence - 1 && now.id === v.value.previous
           : v.value.sequence === 1
-        if (!chained) v = validateMessage(now, msgs[i], { hmacKey: this.hmacKey })
+        if (!chained) v = undefined
       }
+      v ??= validateMessage(now, msgs[i], options)
       if (v.ok) {
-        results[i] = this.enqueue((v as Accepted).id, (v as Accepted).value)
+        results[i] = this.enqueue(v.id, v.value)
       } else {
         if (v.error instanceof ForkError && isFeedId(author)) forkedNow.add(author)
-        results[i] = { ok: false, error: v.error }
+        results[i] = v.error
       }
     }
     for (const feed of forkedNow) await this.markForked(feed)
-    const out: AddResult[] = new Array(results.length)
-    for (let i = 0; i < results.length; i++) {
-      const r = results[i]!
-      if (r instanceof Promise) {
-        try {
-          out[i] = { ok: true, kvt: await r }
-        } catch (err) {
-          out[i] = { ok: false, error: err as Error }
-        }
-      } else {
-        out[i] = r
-      }
-    }
-    return out
+    return results
   }
 
   private async markForked(feed: FeedId): Promise<void> {
@@ -532,7 +572,10 @@ export class SsbDb {
 
   /** Resolves once every queued write is committed (or failed). */
   async flush(): Promise<void> {
-    while (this.committing) await this.committing
+    while (this.validating || this.committing) {
+      await this.validating
+      await this.committing
+    }
   }
 
   // ---------------------------------------------------------------- reading one record
@@ -555,7 +598,7 @@ export class SsbDb {
    * Unknown ids throw {@link MessageNotFoundError}.
    */
   async get(
-    arg: string | { id: string; private?: boolean; meta?: boolean },
+    arg: string | { id: string; private?: boolean; meta?: boolean; unbox?: string },
   ): Promise<KVT<unknown> | MsgValue | unknown> {
     this.assertOpen()
     const opts = typeof arg === 'string' ? { id: arg } : arg
@@ -563,11 +606,16 @@ export class SsbDb {
       throw new InvalidArgumentError('get expects a message id or {id, private?, meta?}')
     }
     let id = opts.id
-    let readKey: string | undefined
-    const q = id.indexOf('?unbox=')
+    let readKey = (opts as { unbox?: unknown }).unbox as string | undefined
+    let meta = opts.meta === true
+    const q = id.indexOf('?')
     if (q !== -1) {
-      readKey = id.slice(q + 7).split('&')[0]
+      // `%id?unbox=<key>&meta=1`, as ssb-ref links carry it (a `+` may arrive as a space)
+      const query = new URLSearchParams(id.slice(q + 1).replace(/\+/g, '%2B'))
       id = id.slice(0, q)
+      const key = query.get('unbox')
+      if (key) readKey = key.replace(/ /g, '+')
+      if (query.get('meta')) meta = true
     }
     if (!isMsgId(id)) throw new MessageNotFoundError(id)
     const offset = await this.offsetOf(id)
@@ -579,7 +627,7 @@ export class SsbDb {
       : opts.private
         ? this.unboxer.decorate(kvt)
         : kvt
-    return opts.meta ? out : out.value
+    return meta ? out : out.value
   }
 
   // ---------------------------------------------------------------- feed state
@@ -592,14 +640,15 @@ export class SsbDb {
     return s.sequence
   }
 
-  /** `getLatest(feed)`: `{key, value, timestamp}` of its latest stored message, or `undefined`. */
-  async getLatest(feed: string): Promise<KVT | undefined> {
+  /** `getLatest(feed)`: `{key, value}` of its latest stored message, or `undefined`. */
+  async getLatest(feed: string): Promise<{ key: MsgId; value: MsgValue } | undefined> {
     this.assertOpen()
     const s = this.states.get(feed as FeedId)
     if (!s) return undefined
     const offset = await this.offsetOf(s.id)
     if (offset === undefined) return undefined
-    return (await this.readAt(offset)) ?? undefined
+    const kvt = await this.readAt(offset)
+    return kvt ? { key: kvt.key, value: kvt.value } : undefined
   }
 
   /** `getFeedState(feed)`: `{id, sequence}` including queued writes; `{id: null, sequence: 0}`. */
@@ -746,14 +795,14 @@ export class SsbDb {
    * the log and their index entries removed. A deleted feed can be fetched again from its
    * start. Replication never sees deleted messages.
    */
-  async del(id: string): Promise<void> {
+  async del(id: string): Promise<MsgId[] | undefined> {
     this.assertOpen()
     await this.flush()
     if (isMsgId(id)) {
       const offset = await this.offsetOf(id)
       if (offset === undefined) throw new MessageNotFoundError(id)
       await this.deleteRecords([offset])
-      return
+      return undefined
     }
     if (isFeedId(id)) {
       const offsets: number[] = []
@@ -763,7 +812,7 @@ export class SsbDb {
       })) {
         offsets.push(offset)
       }
-      await this.deleteRecords(offsets)
+      const keys = await this.deleteRecords(offsets)
       this.states.delete(id)
       this.pendingStates.delete(id)
       this.forked.delete(id)
@@ -771,19 +820,24 @@ export class SsbDb {
         { type: 'del', key: Buffer.from(`S${id}`, 'utf8') },
         { type: 'del', key: Buffer.from(`X${id}`, 'utf8') },
       ])
-      return
+      return keys
     }
     throw new InvalidArgumentError(`del expects a message id or a feed id: ${String(id)}`)
   }
 
-  private async deleteRecords(offsets: number[]): Promise<void> {
+  /** Removes the records' index entries, then zeroes them in the log; returns their keys. */
+  private async deleteRecords(offsets: number[]): Promise<MsgId[]> {
     const batch = this.index.batch()
+    const keys: MsgId[] = []
     for (const offset of offsets) {
       const kvt = await this.readAt(offset).catch(() => null)
-      if (kvt) for (const k of this.entriesOf(kvt, offset)) batch.del(k)
+      if (!kvt) continue
+      keys.push(kvt.key)
+      for (const k of this.entriesOf(kvt, offset)) batch.del(k)
     }
     await batch.write()
     for (const offset of offsets) await this.log.delete(offset).catch(() => {})
+    return keys
   }
 
   /** Drops every index and rebuilds it from the log. */
@@ -818,7 +872,10 @@ export class SsbDb {
       progress: this.progress(),
       sync: {
         since: this.log.end,
-        plugins: { indexes: this.indexedTo },
+        // the reference's view names, each as far as our indexes are
+        plugins: Object.fromEntries(
+          ['last', 'keys', 'clock', 'time', 'feed', 'links'].map((v) => [v, this.indexedTo]),
+        ),
         sync: this.indexedTo >= this.log.end,
       },
     }
@@ -880,6 +937,7 @@ async function openIndex(
     if (code === 'LEVEL_LOCKED' || causeCode === 'LEVEL_LOCKED') {
       throw new DatabaseLockedError(dbPath)
     }
+    if (causeCode !== 'LEVEL_CORRUPTION' && causeCode !== 'LEVEL_IO_ERROR') throw err
     // The indexes are derived data: a damaged index directory is thrown away and rebuilt.
     logger.warn({ path: indexPath, err: String(err) }, 'index directory unreadable; rebuilding it')
     rmSync(indexPath, { recursive: true, force: true })

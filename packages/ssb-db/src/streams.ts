@@ -69,8 +69,8 @@ function inRange(value: unknown, opts: StreamOptions): boolean {
 function shape(kvt: KVT, keys: boolean, values: boolean): StreamItem {
   if (keys && values) return kvt
   if (keys) return kvt.key
-  if (values) return kvt.value
-  return null
+  // keys:false and values:false yields the value, as the reference does
+  return kvt.value
 }
 
 interface Plan {
@@ -139,13 +139,17 @@ function bool(v: unknown, dflt: boolean): boolean {
   return v === undefined || v === null ? dflt : v !== false
 }
 
-function common(opts: StreamOptions) {
+function common(opts: StreamOptions, historySync = false) {
+  const old = opts.old !== false
+  const live = opts.live === true || opts.old === false
   return {
     reverse: opts.reverse === true,
     limit: typeof opts.limit === 'number' ? opts.limit : -1,
-    live: opts.live === true,
-    old: opts.old !== false,
-    sync: opts.sync === true,
+    live,
+    old,
+    // pull-live puts {sync: true} between old and live items unless `sync: false`; ssb-db's
+    // history stream inverts the flag, so there it appears only with `sync: false`.
+    sync: live && old && (historySync ? opts.sync === false : opts.sync !== false),
   }
 }
 
@@ -181,7 +185,7 @@ export function createHistoryStream(
   const seq = Number(opts.sequence || opts.seq || 0) || 0
   const keys = bool(opts.keys, true)
   const values = bool(opts.values, true)
-  const base = common(opts)
+  const base = common(opts, true)
   return run(db, {
     ...base,
     reverse: false,
@@ -256,8 +260,8 @@ export function createFeedStream(db: SsbDb, opts: StreamOptions = {}) {
     bound: b,
     item: (kvt) => {
       const out = decorate(db, kvt, opts.private)
-      ;(out.value as unknown as { rts: number }).rts = resolvedTimestamp(kvt)
-      return shape(out, keys, values)
+      if (!(keys && values)) return shape(out, keys, values)
+      return { ...out, rts: resolvedTimestamp(kvt) }
     },
     matches: (kvt) => {
       const r = resolvedTimestamp(kvt)
@@ -349,7 +353,8 @@ export function links(db: SsbDb, opts: LinksOptions) {
     }
     const out: Record<string, unknown> = { source: l.source, rel: l.rel, dest: l.dest }
     if (keys) out.key = l.key
-    if (vals && kvt) out.value = decorate(db, kvt, opts.private).value
+    // With meta the value is always the stored (original) one, as in the reference.
+    if (vals && kvt) out.value = kvt.value
     return out
   }
   const accept = (l: LinkItem) =>
