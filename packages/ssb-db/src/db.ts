@@ -3,7 +3,7 @@
  * path (validation, group commit) and the read API of ssb-db 20.
  */
 import { EventEmitter } from 'node:events'
-import { mkdirSync, rmSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { boxContent, type HmacKey, type Keys } from '@scuttlekit/ssb-keys'
 import { type FeedId, isFeedId, isMsgId, type MsgId } from '@scuttlekit/ssb-ref'
@@ -166,7 +166,7 @@ export class SsbDb {
     const logger = options.logger ?? defaultLogger
     mkdirSync(options.path, { recursive: true })
     const indexPath = join(options.path, 'index')
-    const index = await openIndex(indexPath, options.path, logger)
+    let index = await openIndex(indexPath, options.path, logger)
     let log: Log
     try {
       log = await Log.open(join(options.path, 'log'), logger)
@@ -174,24 +174,37 @@ export class SsbDb {
       await index.close()
       throw err
     }
-    const db = new SsbDb(
-      options.path,
-      options.keys,
-      options.hmacKey,
-      log,
-      index,
-      logger,
-      options.verifyPool,
-      options.unboxCacheSize ?? 4096,
-    )
-    try {
-      await db.load()
-    } catch (err) {
-      await index.close().catch(() => {})
-      await log.close().catch(() => {})
-      throw err
+    for (let attempt = 0; ; attempt++) {
+      const db = new SsbDb(
+        options.path,
+        options.keys,
+        options.hmacKey,
+        log,
+        index,
+        logger,
+        options.verifyPool,
+        options.unboxCacheSize ?? 4096,
+      )
+      try {
+        await db.load()
+        return db
+      } catch (err) {
+        await index.close().catch(() => {})
+        if (attempt > 0 || !isLevelCorruption(err)) {
+          await log.close().catch(() => {})
+          throw err
+        }
+        // leveldb opened, but a table file is damaged: the indexes are derived, start over.
+        logger.warn({ path: indexPath, err: String(err) }, 'index unreadable; rebuilding it')
+        rmSync(indexPath, { recursive: true, force: true })
+        try {
+          index = await openIndex(indexPath, options.path, logger)
+        } catch (err2) {
+          await log.close().catch(() => {})
+          throw err2
+        }
+      }
     }
-    return db
   }
 
   // ---------------------------------------------------------------- opening and indexing
@@ -587,8 +600,8 @@ export class SsbDb {
   }
 
   /** Reads and parses the record at `offset`; `null` when deleted. Throws on damage. */
-  async readAt(offset: number, reader?: LogReader): Promise<KVT | null> {
-    const payload = reader ? await reader.read(offset) : await this.log.read(offset)
+  async readAt(offset: number): Promise<KVT | null> {
+    const payload = await this.log.read(offset)
     return payload === null ? null : (JSON.parse(payload.toString('utf8')) as KVT)
   }
 
@@ -717,9 +730,44 @@ export class SsbDb {
     }
   }
 
-  /** A reader of the log for one stream. */
-  reader(): LogReader {
-    return this.log.reader()
+  /** A reader of the log for one stream (`window` bytes of read-ahead). */
+  reader(window?: number): LogReader {
+    return this.log.reader(window)
+  }
+
+  /** The offset of the first entry of an index range, or -1. */
+  async firstOffset(range: {
+    gt?: Buffer
+    gte?: Buffer
+    lt?: Buffer
+    lte?: Buffer
+  }): Promise<number> {
+    const it = this.indexIterator(range)
+    try {
+      const first = await it.next()
+      return first === undefined ? -1 : decodeOffset(first[1])
+    } finally {
+      await it.close()
+    }
+  }
+
+  /** A raw iterator over one index (keys when asked for, offsets as values). */
+  indexIterator(range: {
+    gt?: Buffer
+    gte?: Buffer
+    lt?: Buffer
+    lte?: Buffer
+    reverse?: boolean
+    keys?: boolean
+  }) {
+    return this.index.iterator({
+      ...(range.gt ? { gt: range.gt } : {}),
+      ...(range.gte ? { gte: range.gte } : {}),
+      ...(range.lt ? { lt: range.lt } : {}),
+      ...(range.lte ? { lte: range.lte } : {}),
+      reverse: range.reverse ?? false,
+      keys: range.keys ?? false,
+    })
   }
 
   /** Logs (once per stream) and skips a damaged record. */
@@ -927,6 +975,18 @@ async function openIndex(
 ): Promise<ClassicLevel<Buffer, Buffer>> {
   const make = () =>
     new ClassicLevel<Buffer, Buffer>(indexPath, { keyEncoding: 'buffer', valueEncoding: 'buffer' })
+  // Without CURRENT, leveldb creates a new database and replays only its write-ahead log into it:
+  // a partial index whose meta key still claims to be complete. Start over instead.
+  if (existsSync(indexPath) && !existsSync(join(indexPath, 'CURRENT'))) {
+    let entries: string[] = []
+    try {
+      entries = readdirSync(indexPath)
+    } catch {}
+    if (entries.length > 0) {
+      logger.warn({ path: indexPath }, 'index directory has no CURRENT file; rebuilding it')
+      rmSync(indexPath, { recursive: true, force: true })
+    }
+  }
   let index = make()
   try {
     await index.open()
@@ -945,6 +1005,11 @@ async function openIndex(
     await index.open()
     return index
   }
+}
+
+function isLevelCorruption(err: unknown): boolean {
+  const e = err as { code?: string; cause?: { code?: string } } | null
+  return e?.code === 'LEVEL_CORRUPTION' || e?.cause?.code === 'LEVEL_CORRUPTION'
 }
 
 /** Opens (creating if needed) the database at `options.path`. */

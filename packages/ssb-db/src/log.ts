@@ -17,6 +17,7 @@
  * group of records, so a group is either wholly durable or (after a crash) a torn tail that
  * {@link Log.scan} trims.
  */
+import { constants, readSync } from 'node:fs'
 import type { FileHandle } from 'node:fs/promises'
 import { open } from 'node:fs/promises'
 import { crc32 } from 'node:zlib'
@@ -100,7 +101,9 @@ export class Log {
 
   /** Opens (creating if needed) the log at `path`. A file of another format is refused. */
   static async open(path: string, logger: Logger): Promise<Log> {
-    const fh = await open(path, 'a+')
+    // Read-write, created if missing, and *not* O_APPEND ('a+'): on Linux, positional writes to an
+    // O_APPEND file go to its end, which would misplace deletes and every append after them.
+    const fh = await open(path, constants.O_RDWR | constants.O_CREAT, 0o644)
     try {
       let size = (await fh.stat()).size
       if (size < LOG_START) {
@@ -194,8 +197,8 @@ export class Log {
   }
 
   /** A reader with a read-ahead window, for streams that visit offsets in rising order. */
-  reader(windowSize = 256 * 1024): LogReader {
-    return new LogReader(this, this.fh, windowSize)
+  reader(windowSize = 64 * 1024): LogReader {
+    return new LogReader(this, this.fh.fd, windowSize)
   }
 
   /**
@@ -329,40 +332,52 @@ export class LogReader {
 
   constructor(
     private readonly log: Log,
-    private readonly fh: FileHandle,
+    private readonly fd: number,
     windowSize: number,
   ) {
     this.buf = Buffer.allocUnsafe(windowSize)
   }
 
-  /** Like {@link Log.read}; the returned buffer is only valid until the next call. */
-  async read(offset: number): Promise<Buffer | null> {
+  /**
+   * Like {@link Log.read}, but synchronous (page-cache reads; a round trip through the thread
+   * pool per record would cost more than the read) and through the window. The returned buffer
+   * is only valid until the next call.
+   */
+  read(offset: number): Buffer | null {
+    return this.readWithNext(offset).payload
+  }
+
+  /** The record at `offset` and the offset of the record after it. */
+  readWithNext(offset: number): { payload: Buffer | null; next: number } {
     let rel = offset - this.base
-    if (rel < 0 || rel + RECORD_HEADER > this.limit || offset >= this.log.end) {
-      await this.fill(offset)
+    if (rel < 0 || rel + RECORD_HEADER > this.limit) {
+      this.fill(offset)
       rel = 0
     }
     let length = recordAt(this.buf, rel, this.limit)
-    if (length === 0 && this.limit > 0) {
-      await this.fill(offset, RECORD_HEADER + this.buf.readUInt32LE(rel + 4))
+    if (length === 0 && this.limit > rel + RECORD_HEADER) {
+      this.fill(offset, RECORD_HEADER + this.buf.readUInt32LE(rel + 4))
       rel = 0
       length = recordAt(this.buf, 0, this.limit)
     }
     if (length <= 0) throw new CorruptRecordError(offset)
-    if (this.buf.readUInt32LE(rel) === DELETED) return null
-    return this.buf.subarray(rel + RECORD_HEADER, rel + length)
+    const payload =
+      this.buf.readUInt32LE(rel) === DELETED
+        ? null
+        : this.buf.subarray(rel + RECORD_HEADER, rel + length)
+    return { payload, next: offset + length }
   }
 
-  private async fill(offset: number, min = 0): Promise<void> {
+  private fill(offset: number, min = 0): void {
     if (offset < LOG_START || offset >= this.log.end) throw new CorruptRecordError(offset)
     if (min > MAX_PAYLOAD + RECORD_HEADER) throw new CorruptRecordError(offset)
     if (min > this.buf.length) this.buf = Buffer.allocUnsafe(min)
     const want = Math.min(this.buf.length, this.log.end - offset)
     let got = 0
     while (got < want) {
-      const { bytesRead } = await this.fh.read(this.buf, got, want - got, offset + got)
-      if (bytesRead === 0) break
-      got += bytesRead
+      const n = readSync(this.fd, this.buf, got, want - got, offset + got)
+      if (n === 0) break
+      got += n
     }
     this.base = offset
     this.limit = got

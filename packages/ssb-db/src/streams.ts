@@ -7,7 +7,7 @@ import { type FeedId, isFeedId, type MsgId } from '@scuttlekit/ssb-ref'
 import type { KVT } from '@scuttlekit/ssb-validate'
 import type { Located, SsbDb, StreamOptions } from './db.js'
 import { InvalidArgumentError } from './errors.js'
-import { decodeKey, encodeKey, type KeyPart } from './internal/keys.js'
+import { decodeKey, decodeOffset, encodeKey, type KeyPart } from './internal/keys.js'
 import { linksOf } from './internal/links.js'
 import { isBoxed } from './internal/unbox.js'
 
@@ -86,6 +86,8 @@ interface Plan {
   matches: (kvt: KVT) => boolean
   /** the item needs the index key */
   needKey?: boolean
+  /** log order equals index order: scan the log from `start()` while `before(kvt)` */
+  sequential?: { start: () => Promise<number>; before: (kvt: KVT) => boolean }
   /** the items of a newly committed record, when not `item(kvt, undefined)` */
   liveItems?: (kvt: KVT) => (StreamItem | undefined)[]
 }
@@ -93,31 +95,77 @@ interface Plan {
 async function* run(db: SsbDb, plan: Plan): AsyncGenerator<StreamItem | SyncMarker> {
   let count = 0
   const limit = plan.limit > 0 ? plan.limit : Number.POSITIVE_INFINITY
+  if (plan.limit === 0 && !plan.live) return
   const queue = plan.live
     ? db.liveQueue<KVT>((rec: Located) => (plan.matches(rec.kvt) ? rec.kvt : undefined))
     : undefined
+  // Records at or past this offset were committed after the stream began: the live part has them.
   const end = db.committedEnd
   try {
     if (plan.old) {
-      const reader = db.reader()
-      for await (const [key, offset] of db.scanIndex({
-        ...plan.bound,
-        reverse: plan.reverse,
-        keys: plan.needKey === true,
-      })) {
-        if (offset >= end) continue
-        let kvt: KVT | null
-        try {
-          kvt = await db.readAt(offset, reader)
-        } catch (err) {
-          db.reportCorrupt(offset, err)
-          continue
+      let resumeAfter = -1
+      let oldDone = false
+      if (plan.sequential && !plan.reverse) {
+        // Receive order is log order: read the log front to back instead of going through the
+        // index, until the upper bound. Damage hands over to the index path after it.
+        const reader = db.reader(1 << 20)
+        let offset = await plan.sequential.start()
+        oldDone = true
+        while (offset !== -1 && offset < end) {
+          let rec: { payload: Buffer | null; next: number }
+          try {
+            rec = reader.readWithNext(offset)
+          } catch (err) {
+            db.reportCorrupt(offset, err)
+            resumeAfter = offset
+            oldDone = false
+            break
+          }
+          const at = offset
+          offset = rec.next
+          if (rec.payload === null) continue
+          const kvt = parseRecord(db, rec.payload, at)
+          if (kvt === undefined) continue
+          if (!plan.sequential.before(kvt)) break
+          const item = plan.item(kvt, undefined)
+          if (item === undefined) continue
+          yield item
+          if (++count >= limit) return
         }
-        if (kvt === null) continue
-        const item = plan.item(kvt, key)
-        if (item === undefined) continue
-        yield item
-        if (++count >= limit) return
+      }
+      if (!oldDone) {
+        const reader = db.reader()
+        const it = db.indexIterator({
+          ...plan.bound,
+          reverse: plan.reverse,
+          keys: plan.needKey === true,
+        })
+        try {
+          for (;;) {
+            const entries = await it.nextv(256)
+            if (entries.length === 0) break
+            for (const [key, value] of entries) {
+              const offset = decodeOffset(value)
+              if (offset >= end || offset <= resumeAfter) continue
+              let payload: Buffer | null
+              try {
+                payload = reader.read(offset)
+              } catch (err) {
+                db.reportCorrupt(offset, err)
+                continue
+              }
+              if (payload === null) continue
+              const kvt = parseRecord(db, payload, offset)
+              if (kvt === undefined) continue
+              const item = plan.item(kvt, key)
+              if (item === undefined) continue
+              yield item
+              if (++count >= limit) return
+            }
+          }
+        } finally {
+          await it.close()
+        }
       }
     }
     if (!queue) return
@@ -132,6 +180,15 @@ async function* run(db: SsbDb, plan: Plan): AsyncGenerator<StreamItem | SyncMark
     }
   } finally {
     if (queue) await queue.return()
+  }
+}
+
+function parseRecord(db: SsbDb, payload: Buffer, offset: number): KVT | undefined {
+  try {
+    return JSON.parse(payload.toString('utf8')) as KVT
+  } catch (err) {
+    db.reportCorrupt(offset, err)
+    return undefined
   }
 }
 
@@ -163,9 +220,15 @@ export function createLogStream(db: SsbDb, opts: StreamOptions = {}) {
   const values = bool(opts.values, true)
   const o = { ...opts }
   if (o.gt === undefined && o.gte === undefined) o.gt = 0
+  const bound = rangeOf('t', [], o)
+  const upper = { lt: o.lt, lte: o.lte }
   return run(db, {
     ...common(o),
-    bound: rangeOf('t', [], o),
+    bound,
+    sequential: {
+      start: () => db.firstOffset(bound),
+      before: (kvt) => inRange(kvt.timestamp, upper),
+    },
     item: (kvt) => shape(decorate(db, kvt, o.private), keys, values),
     matches: (kvt) => inRange(kvt.timestamp, o),
   })

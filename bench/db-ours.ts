@@ -1,0 +1,155 @@
+/**
+ * Child process of db.bench.ts: one scenario against @scuttlekit/ssb-db. Prints one
+ * `RESULT {json}` line.
+ *
+ * The parent strips the types and runs this with plain `node --input-type=module -e` (the tsx
+ * loader alone adds about 50 MB of RSS, which would swamp the memory comparison), so it imports
+ * nothing at run time but packages; the scenario and options come in BENCH_SCENARIO and
+ * BENCH_OPTS. It can also be run by hand: `node --import tsx db-ours.ts <scenario> <json>`.
+ */
+import { readFileSync } from 'node:fs'
+import { performance } from 'node:perf_hooks'
+import { openDb } from '@scuttlekit/ssb-db'
+import { generateKeys } from '@scuttlekit/ssb-keys'
+import type { MsgValue } from '@scuttlekit/ssb-validate'
+import type { ChildOptions, ChildResult } from './db-common.js'
+
+const scenario = process.env.BENCH_SCENARIO ?? process.argv[2] ?? ''
+const opts = JSON.parse(process.env.BENCH_OPTS ?? process.argv[3] ?? '{}') as ChildOptions
+
+/** The identity that owns the database: the same seed as the reference side uses. */
+const ownKeys = generateKeys(Buffer.alloc(32, 7))
+
+/** Runs `task(i)` for i in [0, n) keeping at most `width` calls outstanding. */
+async function windowed(
+  n: number,
+  width: number,
+  task: (i: number) => Promise<unknown>,
+): Promise<void> {
+  let next = 0
+  async function lane(): Promise<void> {
+    while (next < n) await task(next++)
+  }
+  await Promise.all(Array.from({ length: Math.min(width, n) }, lane))
+}
+
+const readFixture = (file: string): MsgValue[] =>
+  JSON.parse(readFileSync(file, 'utf8')) as MsgValue[]
+
+type Db = Awaited<ReturnType<typeof openDb>>
+
+async function addWindowed(db: Db, msgs: MsgValue[], width: number): Promise<void> {
+  await windowed(msgs.length, width, (i) => db.add(msgs[i]!))
+}
+
+async function addChunks(db: Db, msgs: MsgValue[], chunk: number): Promise<void> {
+  for (let i = 0; i < msgs.length; i += chunk) {
+    const results = await db.addBatch(msgs.slice(i, i + chunk))
+    const bad = results.find((r) => !r.ok)
+    if (bad && !bad.ok) throw bad.error
+  }
+}
+
+async function count(items: AsyncIterable<unknown>): Promise<number> {
+  let n = 0
+  for await (const _ of items) n++
+  return n
+}
+
+async function first<T>(items: AsyncIterable<T>): Promise<T | undefined> {
+  for await (const item of items) return item
+  return undefined
+}
+
+const scenarios: Record<string, () => Promise<Omit<ChildResult, 'maxRSS'>>> = {
+  async publish() {
+    const db = await openDb({ path: opts.dir, keys: ownKeys })
+    const t0 = performance.now()
+    await windowed(opts.count!, opts.window!, (i) =>
+      db.publish({ type: 'post', text: `message ${i} ${opts.textPad}` }),
+    )
+    const ms = performance.now() - t0
+    await db.close()
+    return { ms, count: opts.count! }
+  },
+
+  async add() {
+    const msgs = readFixture(opts.fixture!)
+    const db = await openDb({ path: opts.dir, keys: ownKeys })
+    const t0 = performance.now()
+    await addWindowed(db, msgs, opts.window!)
+    const ms = performance.now() - t0
+    await db.close()
+    return { ms, count: msgs.length }
+  },
+
+  async addBatch() {
+    const msgs = readFixture(opts.fixture!)
+    const db = await openDb({ path: opts.dir, keys: ownKeys })
+    const t0 = performance.now()
+    await addChunks(db, msgs, opts.chunk!)
+    const ms = performance.now() - t0
+    await db.close()
+    return { ms, count: msgs.length }
+  },
+
+  async read() {
+    const msgs = readFixture(opts.fixture!)
+    const db = await openDb({ path: opts.dir, keys: ownKeys })
+    await addWindowed(db, msgs, opts.window!)
+    const authors = [...new Set(msgs.map((m) => m.author))]
+    let t0 = performance.now()
+    let history = 0
+    for (const id of authors) history += await count(db.createHistoryStream({ id }))
+    const historyMs = performance.now() - t0
+    t0 = performance.now()
+    const log = await count(db.createLogStream())
+    const logMs = performance.now() - t0
+    await db.close()
+    if (history !== msgs.length || log !== msgs.length) {
+      throw new Error(`read back ${history} / ${log} of ${msgs.length}`)
+    }
+    return { historyMs, logMs, count: msgs.length }
+  },
+
+  /** Setup for reopen: load the big fixture and close. Not timed. */
+  async build() {
+    const msgs = readFixture(opts.fixture!)
+    const db = await openDb({ path: opts.dir, keys: ownKeys })
+    const t0 = performance.now()
+    await addChunks(db, msgs, opts.chunk!)
+    const ms = performance.now() - t0
+    await db.close()
+    return { ms, count: msgs.length }
+  },
+
+  async reopen() {
+    const t0 = performance.now()
+    const db = await openDb({ path: opts.dir, keys: ownKeys })
+    const id = opts.author!
+    const [latest, item] = await Promise.all([
+      db.getLatest(id),
+      first(db.createHistoryStream({ id, limit: 1 })),
+    ])
+    const ms = performance.now() - t0
+    const sinceStart = performance.now()
+    if (!latest || latest.value.sequence !== opts.expectSequence || !item) {
+      throw new Error('reopened store did not answer as expected')
+    }
+    await db.close()
+    return { ms, sinceStart }
+  },
+}
+
+const run = scenarios[scenario]
+if (!run) throw new Error(`unknown scenario ${scenario}`)
+try {
+  const result = await run()
+  process.stdout.write(
+    `RESULT ${JSON.stringify({ ...result, maxRSS: process.resourceUsage().maxRSS })}\n`,
+  )
+  process.exit(0)
+} catch (err) {
+  console.error(err)
+  process.exit(1)
+}
