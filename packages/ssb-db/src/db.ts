@@ -398,11 +398,15 @@ export class SsbDb {
       this.queue = this.queue.length <= MAX_GROUP ? [] : this.queue.slice(MAX_GROUP)
       let offsets: number[]
       try {
-        offsets = await this.log.append(group.map((p) => p.payload))
+        offsets = await this.log.write(group.map((p) => p.payload))
       } catch (err) {
         this.failQueued(group, err)
         continue
       }
+      // The sync and the index write run side by side; the group is acknowledged when both are
+      // done. The index may thus briefly lead the durable log: after a power loss that shows as
+      // `indexedTo` past the end of the log, and the indexes are rebuilt.
+      const syncing = this.log.sync(offsets[0]!)
       const touched = new Map<FeedId, StoredState>()
       const located: Located[] = new Array(group.length)
       try {
@@ -411,11 +415,17 @@ export class SsbDb {
           this.indexRecord(batch, group[i]!.kvt, offsets[i]!, touched)
           located[i] = { offset: offsets[i]!, kvt: group[i]!.kvt }
         }
-        await this.writeIndexBatch(batch, touched, this.log.end)
+        const [synced, indexed] = await Promise.allSettled([
+          syncing,
+          this.writeIndexBatch(batch, touched, this.log.end),
+        ])
+        if (synced.status === 'rejected') throw synced.reason
+        if (indexed.status === 'rejected') throw indexed.reason
       } catch (err) {
-        // The records are durable but not indexed: stop writing; reopening re-indexes them.
-        this.broken = new WriteFailedError(err)
-        this.logger.error({ err: String(err) }, 'index write failed; database is read-only now')
+        // Durable but not indexed, or indexed but not durable: stop writing; reopening (which
+        // re-indexes, or rebuilds when the index leads the log) repairs it.
+        this.broken = err instanceof WriteFailedError ? err : new WriteFailedError(err)
+        this.logger.error({ err: String(err) }, 'commit failed; database is read-only now')
         this.failQueued(group, this.broken)
         continue
       }
@@ -448,7 +458,8 @@ export class SsbDb {
   async publish(content: unknown): Promise<KVT> {
     this.assertOpen()
     let c = content
-    if (typeof content === 'object' && content !== null && 'recps' in content) {
+    // As ssb-db 20: only a truthy `recps` asks for boxing.
+    if (typeof content === 'object' && content !== null && (content as { recps?: unknown }).recps) {
       c = boxRecps(content as Record<string, unknown>)
     }
     const created = createMessage(
@@ -936,6 +947,10 @@ export class SsbDb {
         await this.flush()
         this.closed = true
         this.events.emit('close')
+        // Flush leveldb's memtable to a table file: compacting a key range that holds no keys
+        // does only that. The write-ahead log is then empty, so the next open has nothing to
+        // replay and answers at once.
+        await this.index.compactRange(Buffer.from([0xfe]), Buffer.from([0xfe])).catch(() => {})
         await this.index.close()
         await this.log.close()
       })()

@@ -146,6 +146,17 @@ export class Log {
    * and a {@link WriteFailedError} is thrown.
    */
   async append(payloads: readonly Buffer[]): Promise<number[]> {
+    const offsets = await this.write(payloads)
+    await this.sync(offsets.length > 0 ? offsets[0]! : this.end)
+    return offsets
+  }
+
+  /**
+   * Writes `payloads` as consecutive records with one positional write, without syncing: they
+   * are readable at once, durable after {@link Log.sync}. On failure nothing of the group
+   * remains in the file and a {@link WriteFailedError} is thrown.
+   */
+  async write(payloads: readonly Buffer[]): Promise<number[]> {
     let size = 0
     for (const p of payloads) {
       if (p.length > MAX_PAYLOAD) throw new RangeError(`record of ${p.length} bytes is too large`)
@@ -165,7 +176,6 @@ export class Log {
         const { bytesWritten } = await this.fh.write(out, written, size - written, start + written)
         written += bytesWritten
       }
-      await this.fh.datasync()
     } catch (err) {
       // Leave no partial group behind; if even that fails, open() will trim it as a torn tail.
       await this.fh.truncate(start).catch(() => {})
@@ -173,6 +183,20 @@ export class Log {
     }
     this.end = start + size
     return offsets
+  }
+
+  /**
+   * Makes everything written so far durable (`fdatasync`). If that fails, the records from
+   * `groupStart` on are cut off again and a {@link WriteFailedError} is thrown.
+   */
+  async sync(groupStart: number): Promise<void> {
+    try {
+      await this.fh.datasync()
+    } catch (err) {
+      await this.fh.truncate(groupStart).catch(() => {})
+      this.end = Math.min(this.end, groupStart)
+      throw new WriteFailedError(err)
+    }
   }
 
   /**
