@@ -137,6 +137,8 @@ export class SsbDb {
   private queue: Pending[] = []
   private incoming: { msgs: readonly unknown[]; done: (r: (Error | Promise<KVT>)[]) => void }[] = []
   private validating: Promise<void> | null = null
+  /** set while `rebuild()` runs: writes and state reads wait for it */
+  private rebuilding: Promise<void> | null = null
   private committing: Promise<void> | null = null
   private broken: Error | null = null
   /** log offset up to which the indexes are complete */
@@ -457,6 +459,7 @@ export class SsbDb {
    */
   async publish(content: unknown): Promise<KVT> {
     this.assertOpen()
+    while (this.rebuilding) await this.rebuilding
     let c = content
     // As ssb-db 20: only a truthy `recps` asks for boxing.
     if (typeof content === 'object' && content !== null && (content as { recps?: unknown }).recps) {
@@ -525,6 +528,7 @@ export class SsbDb {
    */
   private async validateLoop(): Promise<void> {
     await new Promise<void>((r) => setImmediate(r))
+    while (this.rebuilding) await this.rebuilding
     while (this.incoming.length > 0) {
       const jobs = this.incoming
       this.incoming = []
@@ -659,6 +663,7 @@ export class SsbDb {
   /** `latestSequence(feed)`: the sequence of the latest stored message of `feed`. */
   async latestSequence(feed: string): Promise<number> {
     this.assertOpen()
+    while (this.rebuilding) await this.rebuilding
     const s = this.states.get(feed as FeedId)
     if (!s) throw new FeedNotFoundError(feed)
     return s.sequence
@@ -667,6 +672,7 @@ export class SsbDb {
   /** `getLatest(feed)`: `{key, value}` of its latest stored message, or `undefined`. */
   async getLatest(feed: string): Promise<{ key: MsgId; value: MsgValue } | undefined> {
     this.assertOpen()
+    while (this.rebuilding) await this.rebuilding
     const s = this.states.get(feed as FeedId)
     if (!s) return undefined
     const offset = await this.offsetOf(s.id)
@@ -678,6 +684,7 @@ export class SsbDb {
   /** `getFeedState(feed)`: `{id, sequence}` including queued writes; `{id: null, sequence: 0}`. */
   async getFeedState(feed: string): Promise<{ id: MsgId | null; sequence: number }> {
     this.assertOpen()
+    while (this.rebuilding) await this.rebuilding
     const s = this.stateOf(feed as FeedId)
     return s ? { id: s.id, sequence: s.sequence } : { id: null, sequence: 0 }
   }
@@ -685,6 +692,7 @@ export class SsbDb {
   /** `getVectorClock()`: `{feedId: latest sequence}` of every stored feed. */
   async getVectorClock(): Promise<Record<FeedId, number>> {
     this.assertOpen()
+    while (this.rebuilding) await this.rebuilding
     const out: Record<string, number> = {}
     for (const [feed, s] of this.states) out[feed] = s.sequence
     return out
@@ -856,6 +864,7 @@ export class SsbDb {
    */
   async del(id: string): Promise<MsgId[] | undefined> {
     this.assertOpen()
+    while (this.rebuilding) await this.rebuilding
     await this.flush()
     if (isMsgId(id)) {
       const offset = await this.offsetOf(id)
@@ -864,6 +873,10 @@ export class SsbDb {
       return undefined
     }
     if (isFeedId(id)) {
+      if (id === this.id) {
+        // Forgetting our own feed would make the next publish start a second history at 1.
+        throw new InvalidArgumentError('refusing to delete our own feed: we would fork it')
+      }
       const offsets: number[] = []
       for await (const [, offset] of this.scanIndex({
         gte: ikey('c', [id]),
@@ -902,17 +915,40 @@ export class SsbDb {
   /** Drops every index and rebuilds it from the log. */
   async rebuild(): Promise<void> {
     this.assertOpen()
-    await this.flush()
-    const forked = [...this.forked]
-    await this.index.clear()
-    this.states.clear()
-    this.pendingStates.clear()
-    this.lastReceive = 0
-    await this.catchUp(LOG_START, false)
-    for (const feed of forked) {
-      this.forked.delete(feed)
-      await this.markForked(feed)
+    if (this.rebuilding) return this.rebuilding
+    const run = async () => {
+      await this.flush()
+      const forked = [...this.forked]
+      const own = this.states.get(this.id)
+      await this.index.clear()
+      this.states.clear()
+      this.pendingStates.clear()
+      this.lastReceive = 0
+      await this.catchUp(LOG_START, false)
+      // Our own feed never goes back (its latest message may have been deleted or damaged):
+      // publishing from an older state would fork it.
+      const now = this.states.get(this.id)
+      if (own && (!now || now.sequence < own.sequence)) {
+        this.states.set(this.id, own)
+        await this.index.put(
+          Buffer.from(`S${this.id}`, 'utf8'),
+          Buffer.from(JSON.stringify(own), 'utf8'),
+        )
+      }
+      for (const feed of forked) {
+        this.forked.delete(feed)
+        await this.markForked(feed)
+      }
     }
+    this.rebuilding = run().finally(() => {
+      this.rebuilding = null
+    })
+    return this.rebuilding
+  }
+
+  /** Whether the database is closed (or closing). */
+  get isClosed(): boolean {
+    return this.closed
   }
 
   /** `progress()`: how far the indexes are behind the log. */

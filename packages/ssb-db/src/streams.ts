@@ -6,7 +6,7 @@
 import { type FeedId, isFeedId, type MsgId } from '@scuttlekit/ssb-ref'
 import type { KVT } from '@scuttlekit/ssb-validate'
 import type { Located, SsbDb, StreamOptions } from './db.js'
-import { InvalidArgumentError } from './errors.js'
+import { DatabaseClosedError, InvalidArgumentError } from './errors.js'
 import { decodeKey, decodeOffset, encodeKey, type KeyPart } from './internal/keys.js'
 import { linksOf } from './internal/links.js'
 import { isBoxed } from './internal/unbox.js'
@@ -96,13 +96,40 @@ async function* run(db: SsbDb, plan: Plan): AsyncGenerator<StreamItem | SyncMark
   let count = 0
   const limit = plan.limit > 0 ? plan.limit : Number.POSITIVE_INFINITY
   if (plan.limit === 0 && !plan.live) return
+  // Records at or past `end` were committed after the stream began: the live part has them, and
+  // only those (a group can be indexed a moment before it is announced).
+  let end = -1
   const queue = plan.live
-    ? db.liveQueue<KVT>((rec: Located) => (plan.matches(rec.kvt) ? rec.kvt : undefined))
+    ? db.liveQueue<KVT>((rec: Located) =>
+        rec.offset >= end && plan.matches(rec.kvt) ? rec.kvt : undefined,
+      )
     : undefined
-  // Records at or past this offset were committed after the stream began: the live part has them.
-  const end = db.committedEnd
+  end = db.committedEnd
   try {
     if (plan.old) {
+      yield* oldPart()
+      if (count >= limit) return
+    }
+    if (!queue) return
+    if (plan.sync) yield { sync: true }
+    for await (const kvt of queue) {
+      const items = plan.liveItems ? plan.liveItems(kvt) : [plan.item(kvt, undefined)]
+      for (const item of items) {
+        if (item === undefined) continue
+        yield item
+        if (++count >= limit) return
+      }
+    }
+  } catch (err) {
+    // A read cut short by close() says so, not with leveldb's or the file system's words.
+    if (db.isClosed) throw new DatabaseClosedError()
+    throw err
+  } finally {
+    if (queue) await queue.return()
+  }
+
+  async function* oldPart(): AsyncGenerator<StreamItem> {
+    {
       let resumeAfter = -1
       let oldDone = false
       if (plan.sequential && !plan.reverse) {
@@ -164,22 +191,10 @@ async function* run(db: SsbDb, plan: Plan): AsyncGenerator<StreamItem | SyncMark
             }
           }
         } finally {
-          await it.close()
+          await it.close().catch(() => {})
         }
       }
     }
-    if (!queue) return
-    if (plan.sync) yield { sync: true }
-    for await (const kvt of queue) {
-      const items = plan.liveItems ? plan.liveItems(kvt) : [plan.item(kvt, undefined)]
-      for (const item of items) {
-        if (item === undefined) continue
-        yield item
-        if (++count >= limit) return
-      }
-    }
-  } finally {
-    if (queue) await queue.return()
   }
 }
 
