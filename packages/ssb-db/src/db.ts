@@ -361,8 +361,10 @@ export class SsbDb {
   }
 
   /** The state a new message of `feed` must chain on, including messages not yet committed. */
-  private stateOf(feed: FeedId): FeedInfo | undefined {
-    return this.pendingStates.get(feed) ?? this.states.get(feed)
+  private stateOf(feed: FeedId): (FeedInfo & { queue: [] }) | undefined {
+    const s = this.pendingStates.get(feed) ?? this.states.get(feed)
+    // Exactly the fields the reference's validation state has: its sequence errors print it.
+    return s && { id: s.id, sequence: s.sequence, timestamp: s.timestamp, queue: [] }
   }
 
   private nextReceiveTimestamp(): number {
@@ -676,9 +678,28 @@ export class SsbDb {
     const s = this.states.get(feed as FeedId)
     if (!s) return undefined
     const offset = await this.offsetOf(s.id)
-    if (offset === undefined) return undefined
+    // the latest message was deleted: as the reference, say so rather than pretend
+    if (offset === undefined) throw new MessageNotFoundError(s.id)
     const kvt = await this.readAt(offset)
-    return kvt ? { key: kvt.key, value: kvt.value } : undefined
+    if (!kvt) throw new MessageNotFoundError(s.id)
+    return { key: kvt.key, value: kvt.value }
+  }
+
+  /**
+   * `getAtSequence([feed, sequence])`: the stored `{key, value, timestamp}` of that message (as
+   * ssb-ebt asks for it), never decrypted. Anything else is not found, as in the reference.
+   */
+  async getAtSequence(arg: unknown): Promise<KVT> {
+    this.assertOpen()
+    const parts = Array.isArray(arg) ? arg : typeof arg === 'string' ? arg.split(':') : [arg]
+    const [feed, seq] = parts as [unknown, unknown]
+    const offset =
+      isFeedId(feed) && typeof seq === 'number'
+        ? await this.index.get(ikey('c', [feed, seq]))
+        : undefined
+    const kvt = offset === undefined ? null : await this.readAt(decodeOffset(offset))
+    if (!kvt) throw new MessageNotFoundError(parts.join(','))
+    return kvt
   }
 
   /** `getFeedState(feed)`: `{id, sequence}` including queued writes; `{id: null, sequence: 0}`. */
@@ -820,9 +841,13 @@ export class SsbDb {
   }
 
   /** One feed in sequence order from `seq` (inclusive); never decrypted. */
-  createHistoryStream(opts: StreamOptions & { id?: string; seq?: number; sequence?: number }) {
+  createHistoryStream(
+    opts: (StreamOptions & { id?: string; seq?: number; sequence?: number }) | string,
+    seq?: number,
+    live?: boolean,
+  ) {
     this.assertOpen()
-    return streams.createHistoryStream(this, opts)
+    return streams.createHistoryStream(this, opts, seq, live)
   }
 
   /** One feed with ranges on the sequence. */
@@ -884,15 +909,9 @@ export class SsbDb {
       })) {
         offsets.push(offset)
       }
-      const keys = await this.deleteRecords(offsets)
-      this.states.delete(id)
-      this.pendingStates.delete(id)
-      this.forked.delete(id)
-      await this.index.batch([
-        { type: 'del', key: Buffer.from(`S${id}`, 'utf8') },
-        { type: 'del', key: Buffer.from(`X${id}`, 'utf8') },
-      ])
-      return keys
+      // As in ssb-db 20, the feed's state stays: replication goes on from its latest sequence
+      // instead of fetching what was deleted again.
+      return this.deleteRecords(offsets)
     }
     throw new InvalidArgumentError(`del expects a message id or a feed id: ${String(id)}`)
   }
@@ -919,22 +938,22 @@ export class SsbDb {
     const run = async () => {
       await this.flush()
       const forked = [...this.forked]
-      const own = this.states.get(this.id)
+      const before = new Map(this.states)
       await this.index.clear()
       this.states.clear()
       this.pendingStates.clear()
       this.lastReceive = 0
       await this.catchUp(LOG_START, false)
-      // Our own feed never goes back (its latest message may have been deleted or damaged):
-      // publishing from an older state would fork it.
-      const now = this.states.get(this.id)
-      if (own && (!now || now.sequence < own.sequence)) {
-        this.states.set(this.id, own)
-        await this.index.put(
-          Buffer.from(`S${this.id}`, 'utf8'),
-          Buffer.from(JSON.stringify(own), 'utf8'),
-        )
+      // A feed's state never goes back (its latest messages may have been deleted or damaged):
+      // for our own feed, publishing from an older state would fork it.
+      const restore = this.index.batch()
+      for (const [feed, old] of before) {
+        const now = this.states.get(feed)
+        if (now && now.sequence >= old.sequence) continue
+        this.states.set(feed, old)
+        restore.put(Buffer.from(`S${feed}`, 'utf8'), Buffer.from(JSON.stringify(old), 'utf8'))
       }
+      await restore.write()
       for (const feed of forked) {
         this.forked.delete(feed)
         await this.markForked(feed)

@@ -252,8 +252,13 @@ export function createLogStream(db: SsbDb, opts: StreamOptions = {}) {
 /** `createHistoryStream({id, seq, live, limit, keys, values})`: one feed from `seq` (inclusive). */
 export function createHistoryStream(
   db: SsbDb,
-  opts: StreamOptions & { id?: string; seq?: number; sequence?: number },
+  arg: (StreamOptions & { id?: string; seq?: number; sequence?: number }) | string,
+  seqArg?: number,
+  liveArg?: boolean,
 ) {
+  // The positional form `(id, seq, live)` that ssb-db's validator accepts (and then answers
+  // with nothing, a defect) is honoured.
+  const opts = typeof arg === 'string' ? { id: arg, seq: seqArg, live: liveArg } : arg
   if (typeof opts !== 'object' || opts === null) {
     throw new InvalidArgumentError('createHistoryStream expects {id, seq?, live?, limit?}')
   }
@@ -295,18 +300,26 @@ export function messagesByType(db: SsbDb, arg: string | (StreamOptions & { type?
     throw new InvalidArgumentError('must provide {type: string} to messagesByType')
   }
   const opts = typeof arg === 'string' ? { type: arg } : arg
-  const type = String(opts.type).substring(0, 32)
+  const full = String(opts.type)
+  // The index holds the first 32 characters of a type, as ssb-db's does. A longer query
+  // (which finds nothing in the reference) is answered with exactly that type.
+  const type = full.substring(0, 32)
+  const exact = full.length > 32
+  const typeOf = (kvt: KVT) => (contentFor(db, kvt) as { type?: unknown } | undefined)?.type
   const keys = bool(opts.keys, true)
   const values = bool(opts.values, true)
   return run(db, {
     ...common(opts),
     bound: rangeOf('y', [type], opts),
-    item: (kvt) => shape(decorate(db, kvt, opts.private), keys, values),
+    item: (kvt) =>
+      exact && typeOf(kvt) !== full
+        ? undefined
+        : shape(decorate(db, kvt, opts.private), keys, values),
     matches: (kvt) => {
-      const c = contentFor(db, kvt) as { type?: unknown } | undefined
+      const t = typeOf(kvt)
       return (
-        typeof c?.type === 'string' &&
-        c.type.substring(0, 32) === type &&
+        typeof t === 'string' &&
+        (exact ? t === full : t.substring(0, 32) === type) &&
         inRange(kvt.timestamp, opts)
       )
     },

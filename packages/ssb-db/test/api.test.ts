@@ -868,46 +868,42 @@ describe('del', () => {
     })
   })
 
-  test('a feed: all gone, not in the vector clock, can be added again from 1', async () => {
+  test('a feed: its messages are gone, its state stays (as in ssb-db 20), replication goes on', async () => {
     await withDb(async (t) => {
       const { db } = t
       const alice = generateKeys()
-      const a = makeFeed(alice, 4, {
+      const a = makeFeed(alice, 5, {
         content: (i) => ({ type: 'alice-type', text: `ALICE-SECRET-${i}`, mentions: [db.id] }),
       })
-      await db.addBatch(a.msgs)
+      await db.addBatch(a.msgs.slice(0, 4))
       const mine = await db.publish({ type: 'post' })
       assert.ok(logBytes(t.dir).includes('ALICE-SECRET-2'), 'text in the log before del')
-      await db.del(alice.id)
+      const deleted = await db.del(alice.id)
+      assert.deepEqual(deleted, a.ids.slice(0, 4), 'the deleted keys, in sequence order')
       assert.ok(!logBytes(t.dir).includes('ALICE-SECRET'), 'feed text gone from the log after del')
-      for (const id of a.ids) await rejectsNamed(() => db.get(id), 'MessageNotFoundError')
-      assert.deepEqual(await db.getVectorClock(), { [db.id]: 1 })
+      for (const id of a.ids.slice(0, 4)) {
+        await rejectsNamed(() => db.get(id), 'MessageNotFoundError')
+      }
       assert.deepEqual(await collect(db.createLogStream()), [mine])
       assert.deepEqual(await collect(db.createHistoryStream({ id: alice.id })), [])
       assert.deepEqual(await collect(db.messagesByType('alice-type')), [])
       assert.deepEqual(await collect(db.links({ dest: db.id })), [])
-      assert.deepEqual(
-        (await collect(db.latest())).map((l) => l.id),
-        [db.id],
-      )
-      await rejectsNamed(() => db.latestSequence(alice.id), 'FeedNotFoundError')
-      assert.deepEqual(await db.getFeedState(alice.id), { id: null, sequence: 0 })
-      assert.equal(await db.getLatest(alice.id), undefined)
-      // fetched again from the start
-      await rejectsNamed(() => db.add(a.msgs[1]), 'InvalidFirstMessageError')
-      const res = await db.addBatch(a.msgs.slice(0, 3))
-      assert.ok(
-        res.every((r) => r.ok),
-        'all stored',
-      )
-      assert.equal(await db.latestSequence(alice.id), 3)
-      assert.deepEqual(
-        keysOf(await collect(db.createHistoryStream({ id: alice.id }))),
-        a.ids.slice(0, 3),
-      )
+      // the state stays, so replication continues from sequence 5 rather than refetching 1-4
+      assert.deepEqual(await db.getVectorClock(), { [alice.id]: 4, [db.id]: 1 })
+      assert.equal(await db.latestSequence(alice.id), 4)
+      assert.deepEqual(await db.getFeedState(alice.id), { id: a.ids[3], sequence: 4 })
+      await rejectsNamed(() => db.getLatest(alice.id), 'MessageNotFoundError')
+      await rejectsNamed(() => db.add(a.msgs[1]), 'OldMessageError')
+      await db.add(a.msgs[4])
+      assert.deepEqual(keysOf(await collect(db.createHistoryStream({ id: alice.id }))), [a.ids[4]])
+      // and it survives a rebuild and a reopen
+      await db.rebuild()
+      assert.equal(await db.latestSequence(alice.id), 5)
       const db2 = await t.reopen()
-      assert.deepEqual(await db2.getVectorClock(), { [db.id]: 1, [alice.id]: 3 })
-      await db2.add(a.msgs[3])
+      assert.deepEqual(await db2.getVectorClock(), { [alice.id]: 5, [db.id]: 1 })
+      assert.deepEqual(await db2.del(alice.id), [a.ids[4]])
+      await db2.rebuild()
+      assert.equal(await db2.latestSequence(alice.id), 5, 'state kept through a rebuild')
     })
   })
 
@@ -942,7 +938,7 @@ describe('del', () => {
     })
   })
 
-  test('a forked feed can be deleted and fetched again', async () => {
+  test('a forked feed stays forked after its messages are deleted', async () => {
     await withDb(async ({ db }) => {
       const alice = generateKeys()
       const a = makeFeed(alice, 3)
@@ -954,9 +950,8 @@ describe('del', () => {
       await rejectsNamed(() => db.add(alt.msgs[1]), 'ForkError')
       assert.equal(db.isForked(alice.id), true)
       await db.del(alice.id)
-      assert.equal(db.isForked(alice.id), false)
-      await db.addBatch(a.msgs)
-      assert.equal(await db.latestSequence(alice.id), 3)
+      assert.equal(db.isForked(alice.id), true)
+      await rejectsNamed(() => db.add(a.msgs[2]), 'ForkedFeedError')
     })
   })
 })
