@@ -144,6 +144,8 @@ export class SsbDb {
   /** log offset up to which the indexes are complete */
   private indexedTo = LOG_START
   private lastReceive = 0
+  /** the index was written since open: close() flushes leveldb's memtable */
+  private dirty = false
   private progressStart = LOG_START
   private readonly events = new EventEmitter()
   readonly unboxer: Unboxer
@@ -284,6 +286,8 @@ export class SsbDb {
         count = 0
       }
     }
+    // Nothing after `from` (the usual clean open): leave the index untouched.
+    if (last === from && touched.size === 0 && this.log.end === from) return
     await this.writeIndexBatch(batch, touched, Math.max(last, this.log.end))
   }
 
@@ -304,6 +308,7 @@ export class SsbDb {
     )
     await batch.write()
     this.indexedTo = indexedTo
+    this.dirty = true
   }
 
   /** Content as the indexes see it: decrypted when the message is for us. */
@@ -592,6 +597,7 @@ export class SsbDb {
     if (this.forked.has(feed)) return
     this.forked.add(feed)
     this.logger.warn({ feed }, 'feed forked; no more of its messages will be stored')
+    this.dirty = true
     await this.index.put(Buffer.from(`X${feed}`, 'utf8'), Buffer.alloc(0))
   }
 
@@ -919,6 +925,7 @@ export class SsbDb {
   /** Removes the records' index entries, then zeroes them in the log; returns their keys. */
   private async deleteRecords(offsets: number[]): Promise<MsgId[]> {
     const batch = this.index.batch()
+    this.dirty = true
     const keys: MsgId[] = []
     for (const offset of offsets) {
       const kvt = await this.readAt(offset).catch(() => null)
@@ -1005,7 +1012,9 @@ export class SsbDb {
         // Flush leveldb's memtable to a table file: compacting a key range that holds no keys
         // does only that. The write-ahead log is then empty, so the next open has nothing to
         // replay and answers at once.
-        await this.index.compactRange(Buffer.from([0xfe]), Buffer.from([0xfe])).catch(() => {})
+        if (this.dirty) {
+          await this.index.compactRange(Buffer.from([0xfe]), Buffer.from([0xfe])).catch(() => {})
+        }
         await this.index.close()
         await this.log.close()
       })()

@@ -167,10 +167,17 @@ async function* run(db: SsbDb, plan: Plan): AsyncGenerator<StreamItem | SyncMark
           reverse: plan.reverse,
           keys: plan.needKey === true,
         })
+        let ahead: Promise<[Buffer | undefined, Buffer][]> | undefined
         try {
+          // Ask leveldb for the next batch before working through this one, so that its
+          // reads (on the thread pool) overlap our parsing.
+          ahead = it.nextv(plan.limit > 0 && plan.limit < 256 ? plan.limit + 1 : 256)
           for (;;) {
-            const entries = await it.nextv(256)
+            const entries = await ahead
             if (entries.length === 0) break
+            ahead = it.nextv(1024)
+            // a pending nextv must settle before the iterator closes; never leave it unhandled
+            ahead.catch(() => {})
             for (const [key, value] of entries) {
               const offset = decodeOffset(value)
               if (offset >= end || offset <= resumeAfter) continue
@@ -191,6 +198,7 @@ async function* run(db: SsbDb, plan: Plan): AsyncGenerator<StreamItem | SyncMark
             }
           }
         } finally {
+          await ahead?.catch(() => {})
           await it.close().catch(() => {})
         }
       }

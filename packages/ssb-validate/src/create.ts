@@ -54,7 +54,9 @@ export function createMessage(
   if (shape) throw shape
   const value = unsigned as MsgValue
   value.signature = signJson(keys, unsignedJson, key)
-  const json = encode(value)
+  // The signature is the last key and its text needs no escaping, so the signed serialisation
+  // is the unsigned one with one more member (§2.3): no second stringify.
+  const json = `${unsignedJson.slice(0, -2)},\n  "signature": "${value.signature}"\n}`
   if (json.length > MAX_MESSAGE_LENGTH) throw new MessageTooLargeError(json.length)
   return { id: messageIdOfJson(json), value, json }
 }
