@@ -1,5 +1,5 @@
 // Replays the golden queries recorded from npm ssb-db@20.4.1 (test/fixtures/reference-queries.json,
-// made by scripts/make-fixtures.cjs; format and semantics in docs-reference-semantics.md) against
+// made by scripts/make-fixtures.cjs; format and semantics in docs/ssb-db-reference-semantics.md (repository root)) against
 // @scuttlekit/ssb-db: the same keys, the same messages added in the same order and phases, every
 // recorded call made on ours, and its result or error compared with the recorded one. One test per
 // recorded query, named `<phase> #<n> <query name>`.

@@ -1,5 +1,5 @@
 // Replaying the golden queries of npm ssb-db@20.4.1 (test/fixtures/reference-queries.json, made by
-// scripts/make-fixtures.cjs, format in docs-reference-semantics.md) against @scuttlekit/ssb-db:
+// scripts/make-fixtures.cjs, format in docs/ssb-db-reference-semantics.md (repository root)) against @scuttlekit/ssb-db:
 // loading the fixture, resolving its placeholders to what our database assigned, calling our
 // promise / async-iterable API the way the reference was called, and comparing outcomes.
 import { readFileSync } from 'node:fs'
