@@ -542,7 +542,15 @@ export class SsbDb {
       const msgs = jobs.length === 1 ? jobs[0]!.msgs : jobs.flatMap((j) => j.msgs)
       let results: (Error | Promise<KVT>)[]
       try {
-        results = await this.validateAndEnqueue(msgs)
+        // A large round is validated in two halves: the first half's commit (write, sync,
+        // index) then runs while the second half's signatures are checked.
+        if (msgs.length >= 64) {
+          const half = msgs.length >> 1
+          const first = await this.validateAndEnqueue(msgs.slice(0, half))
+          results = first.concat(await this.validateAndEnqueue(msgs.slice(half)))
+        } else {
+          results = await this.validateAndEnqueue(msgs)
+        }
       } catch (err) {
         results = msgs.map(() => (err instanceof Error ? err : new Error(String(err))))
       }
@@ -583,7 +591,11 @@ export class SsbDb {
       }
       v ??= validateMessage(now, msgs[i], options)
       if (v.ok) {
-        results[i] = this.enqueue(v.id, v.value)
+        const committed = this.enqueue(v.id, v.value)
+        // handled here so that a failed commit is never an unhandled rejection while the
+        // caller's handler is not attached yet; the caller still sees the rejection
+        committed.catch(() => {})
+        results[i] = committed
       } else {
         if (v.error instanceof ForkError && isFeedId(author)) forkedNow.add(author)
         results[i] = v.error

@@ -14,7 +14,7 @@ export type { VerifyItem } from './verify-codec.js'
 export interface VerifyPoolOptions {
   /** worker threads beside the main thread; default: available cores − 1 */
   workers?: number
-  /** batches smaller than this are verified on the calling thread; default 64 */
+  /** batches smaller than this are verified on the calling thread; default 32 */
   minParallel?: number
 }
 
@@ -82,7 +82,7 @@ const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve))
 /** Creates a pool. Workers start lazily on the first large batch. */
 export function createVerifyPool(options: VerifyPoolOptions = {}): VerifyPool {
   const wanted = options.workers ?? Math.max(0, availableParallelism() - 1)
-  const minParallel = options.minParallel ?? 64
+  const minParallel = options.minParallel ?? 32
   let workers: PoolWorker[] | undefined
   let closed = false
 
@@ -103,7 +103,9 @@ export function createVerifyPool(options: VerifyPoolOptions = {}): VerifyPool {
       return out
     }
     // Chunks small enough to balance the two sides, large enough to amortise a message.
-    const chunk = Math.min(512, Math.max(32, Math.ceil(items.length / (8 * (pool.length + 1)))))
+    // A small batch is cut in at least four, so that the main thread gets a share too.
+    const least = Math.min(32, Math.ceil(items.length / 4))
+    const chunk = Math.min(512, Math.max(least, Math.ceil(items.length / (8 * (pool.length + 1)))))
     let next = 0
     const take = (): [number, number] | undefined => {
       opts.signal?.throwIfAborted()
