@@ -50,8 +50,13 @@ export function authorKeys(a: number): NpmKeys {
  * author round-robin (message 1 of every author, then message 2 of every author, ...). Written to
  * `file` as a JSON array; returns the author ids.
  */
-export function writeFixture(file: string, authors: number, perAuthor: number): string[] {
-  const keys = Array.from({ length: authors }, (_, a) => authorKeys(a))
+export function writeFixture(
+  file: string,
+  authors: number,
+  perAuthor: number,
+  firstAuthor = 0,
+): string[] {
+  const keys = Array.from({ length: authors }, (_, a) => authorKeys(firstAuthor + a))
   const states: Array<{ id: string; sequence: number; timestamp: number; queue: [] } | null> =
     keys.map(() => null)
   const msgs: object[] = []
@@ -84,6 +89,9 @@ export interface ChildOptions {
   /** reference only: 'server' (ssb-server 16's plugin set, the default) or 'bare' (ssb-db only) */
   setup?: 'server' | 'bare'
   fixture?: string
+  /** untimed messages before the timed ones, so that both sides are measured warm */
+  warmupFixture?: string
+  warmup?: number
   count?: number
   window?: number
   chunk?: number

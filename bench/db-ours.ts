@@ -64,6 +64,9 @@ async function first<T>(items: AsyncIterable<T>): Promise<T | undefined> {
 const scenarios: Record<string, () => Promise<Omit<ChildResult, 'maxRSS'>>> = {
   async publish() {
     const db = await openDb({ path: opts.dir, keys: ownKeys })
+    await windowed(opts.warmup ?? 0, opts.window!, (i) =>
+      db.publish({ type: 'post', text: `warm-up ${i} ${opts.textPad}` }),
+    )
     const t0 = performance.now()
     await windowed(opts.count!, opts.window!, (i) =>
       db.publish({ type: 'post', text: `message ${i} ${opts.textPad}` }),
@@ -76,6 +79,7 @@ const scenarios: Record<string, () => Promise<Omit<ChildResult, 'maxRSS'>>> = {
   async add() {
     const msgs = readFixture(opts.fixture!)
     const db = await openDb({ path: opts.dir, keys: ownKeys })
+    if (opts.warmupFixture) await addWindowed(db, readFixture(opts.warmupFixture), opts.window!)
     const t0 = performance.now()
     await addWindowed(db, msgs, opts.window!)
     const ms = performance.now() - t0
@@ -86,6 +90,7 @@ const scenarios: Record<string, () => Promise<Omit<ChildResult, 'maxRSS'>>> = {
   async addBatch() {
     const msgs = readFixture(opts.fixture!)
     const db = await openDb({ path: opts.dir, keys: ownKeys })
+    if (opts.warmupFixture) await addChunks(db, readFixture(opts.warmupFixture), opts.chunk!)
     const t0 = performance.now()
     await addChunks(db, msgs, opts.chunk!)
     const ms = performance.now() - t0

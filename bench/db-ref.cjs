@@ -96,6 +96,9 @@ const scenarios = {
     const keys = ssbKeys.generate('ed25519', Buffer.alloc(32, 7))
     const sbot = open(opts.dir, keys)
     await untilSynced(sbot)
+    await windowed(opts.warmup || 0, opts.window, (i) =>
+      call((cb) => sbot.publish({ type: 'post', text: `warm-up ${i} ${opts.textPad}` }, cb)),
+    )
     const t0 = performance.now()
     await windowed(opts.count, opts.window, (i) =>
       call((cb) => sbot.publish({ type: 'post', text: postText(i) }, cb)),
@@ -109,6 +112,7 @@ const scenarios = {
     const msgs = readFixture(opts.fixture)
     const sbot = open(opts.dir, ssbKeys.generate('ed25519', Buffer.alloc(32, 7)))
     await untilSynced(sbot)
+    if (opts.warmupFixture) await addAll(sbot, readFixture(opts.warmupFixture), opts.window)
     const t0 = performance.now()
     await addAll(sbot, msgs, opts.window)
     const ms = performance.now() - t0

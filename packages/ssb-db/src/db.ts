@@ -44,6 +44,8 @@ const INDEX_VERSION = 1
 const META_KEY = Buffer.from([0])
 /** Most records committed in one group (one write, one fdatasync, one index batch). */
 const MAX_GROUP = 2048
+/** Queued records that start a commit at once instead of at the end of the tick. */
+const EAGER_GROUP = 32
 
 /** Options of {@link openDb}. */
 export interface DbOptions {
@@ -140,6 +142,7 @@ export class SsbDb {
   /** set while `rebuild()` runs: writes and state reads wait for it */
   private rebuilding: Promise<void> | null = null
   private committing: Promise<void> | null = null
+  private commitScheduled = false
   private broken: Error | null = null
   /** log offset up to which the indexes are complete */
   private indexedTo = LOG_START
@@ -395,13 +398,23 @@ export class SsbDb {
     })
     return new Promise<KVT>((resolve, reject) => {
       this.queue.push({ kvt, payload, resolve, reject })
-      if (!this.committing) this.committing = this.commitLoop()
+      if (this.committing) return
+      if (this.queue.length >= EAGER_GROUP) {
+        // Enough for a group: start writing it now, so that its write and sync run on the
+        // thread pool while this thread goes on signing or validating the next ones.
+        this.committing = this.commitLoop()
+      } else if (!this.commitScheduled) {
+        // Otherwise let every write issued in this tick join the first group.
+        this.commitScheduled = true
+        setImmediate(() => {
+          this.commitScheduled = false
+          if (!this.committing && this.queue.length > 0) this.committing = this.commitLoop()
+        })
+      }
     })
   }
 
   private async commitLoop(): Promise<void> {
-    // Let every write issued in this tick join the first group.
-    await new Promise<void>((r) => setImmediate(r))
     while (this.queue.length > 0) {
       const group = this.queue.length <= MAX_GROUP ? this.queue : this.queue.slice(0, MAX_GROUP)
       this.queue = this.queue.length <= MAX_GROUP ? [] : this.queue.slice(MAX_GROUP)
@@ -620,9 +633,10 @@ export class SsbDb {
 
   /** Resolves once every queued write is committed (or failed). */
   async flush(): Promise<void> {
-    while (this.validating || this.committing) {
-      await this.validating
-      await this.committing
+    while (this.validating || this.committing || this.queue.length > 0) {
+      if (this.validating) await this.validating
+      else if (this.committing) await this.committing
+      else await new Promise<void>((r) => setImmediate(r))
     }
   }
 
