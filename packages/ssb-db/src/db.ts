@@ -861,9 +861,6 @@ export class SsbDb {
     return queue
   }
 
-  /** The index key builder, for the stream module. */
-  static key = ikey
-
   // ---------------------------------------------------------------- streams
 
   /** Every message in receive order (ranges on the receive timestamp). */

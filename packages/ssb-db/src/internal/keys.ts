@@ -103,11 +103,6 @@ export function decodeKey(buf: Uint8Array): KeyPart[] {
   return parts
 }
 
-/** The smallest key greater than every key that starts with `prefix`. */
-export function afterPrefix(prefix: Buffer): Buffer {
-  return Buffer.concat([prefix, Buffer.from([0xff])])
-}
-
 /** Offsets are stored as 6-byte big-endian values (logs up to 256 TiB). */
 export function encodeOffset(offset: number): Buffer {
   const b = Buffer.allocUnsafe(6)
