@@ -73,6 +73,8 @@ export interface FeedInfo {
 interface StoredState extends FeedInfo {
   /** offset of the feed's first stored record: orders `latest()` as the reference does */
   first: number
+  /** offset of the latest record, so `getLatest` needs no index lookup */
+  offset?: number
 }
 
 interface Pending {
@@ -357,6 +359,7 @@ export class SsbDb {
       sequence: v.sequence,
       timestamp: v.timestamp,
       first: prev ? prev.first : offset,
+      offset,
     }
     this.states.set(v.author, state)
     touched.set(v.author, state)
@@ -709,11 +712,11 @@ export class SsbDb {
     while (this.rebuilding) await this.rebuilding
     const s = this.states.get(feed as FeedId)
     if (!s) return undefined
-    const offset = await this.offsetOf(s.id)
+    const offset = s.offset ?? (await this.offsetOf(s.id))
     // the latest message was deleted: as the reference, say so rather than pretend
     if (offset === undefined) throw new MessageNotFoundError(s.id)
     const kvt = await this.readAt(offset)
-    if (!kvt) throw new MessageNotFoundError(s.id)
+    if (!kvt || kvt.key !== s.id) throw new MessageNotFoundError(s.id)
     return { key: kvt.key, value: kvt.value }
   }
 
