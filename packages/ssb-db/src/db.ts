@@ -119,7 +119,7 @@ export interface StreamOptions {
 type IndexName = 'k' | 'c' | 't' | 'f' | 'y' | 'l' | 'b' | 'S' | 'X'
 
 function ikey(index: IndexName, parts: readonly KeyPart[]): Buffer {
-  return Buffer.concat([Buffer.from(index, 'latin1'), encodeKey(parts)])
+  return encodeKey(parts, index.charCodeAt(0))
 }
 
 function keyIndexKey(id: string): Buffer {

@@ -31,7 +31,7 @@ export function resolvedTimestamp(kvt: KVT): number {
 }
 
 function ik(index: string, parts: readonly KeyPart[]): Buffer {
-  return Buffer.concat([Buffer.from(index, 'latin1'), encodeKey(parts)])
+  return encodeKey(parts, index.charCodeAt(0))
 }
 
 function isPart(v: unknown): v is KeyPart {

@@ -14,40 +14,52 @@ const NULL = 0x01
 const NUM = 0x02
 const STR = 0x03
 
-/** Encodes a tuple. The result of a prefix of a tuple is a byte prefix of the whole. */
-export function encodeKey(parts: readonly KeyPart[]): Buffer {
-  let size = 0
-  const texts: (Buffer | null)[] = new Array(parts.length)
+/**
+ * Encodes a tuple, after `prefix` (one byte, e.g. an index's letter, or none). The result of a
+ * prefix of a tuple is a byte prefix of the whole.
+ */
+export function encodeKey(parts: readonly KeyPart[], prefix?: number): Buffer {
+  let size = prefix === undefined ? 0 : 1
+  // Strings holding NUL need escaping and go through a buffer; others are written directly.
+  let escaped: (Buffer | undefined)[] | undefined
   for (let i = 0; i < parts.length; i++) {
     const p = parts[i]
     if (typeof p === 'string') {
-      const b = Buffer.from(p, 'utf8')
-      texts[i] = b
-      let zeros = 0
-      for (let j = b.indexOf(0); j !== -1; j = b.indexOf(0, j + 1)) zeros++
-      size += 2 + b.length + zeros
+      if (p.indexOf('\u0000') === -1) {
+        size += 2 + Buffer.byteLength(p, 'utf8')
+      } else {
+        const b = Buffer.from(p, 'utf8')
+        escaped ??= new Array(parts.length)
+        escaped[i] = b
+        let zeros = 0
+        for (let j = b.indexOf(0); j !== -1; j = b.indexOf(0, j + 1)) zeros++
+        size += 2 + b.length + zeros
+      }
     } else if (typeof p === 'number') {
-      texts[i] = null
       size += 9
     } else {
-      texts[i] = null
       size += 1
     }
   }
   const out = Buffer.allocUnsafe(size)
   let at = 0
+  if (prefix !== undefined) out[at++] = prefix
   for (let i = 0; i < parts.length; i++) {
     const p = parts[i]
     if (typeof p === 'string') {
-      const b = texts[i]!
       out[at++] = STR
-      let from = 0
-      for (let j = b.indexOf(0); j !== -1; j = b.indexOf(0, j + 1)) {
-        at += b.copy(out, at, from, j + 1)
-        out[at++] = 0xff
-        from = j + 1
+      const b = escaped?.[i]
+      if (b === undefined) {
+        at += out.write(p, at, 'utf8')
+      } else {
+        let from = 0
+        for (let j = b.indexOf(0); j !== -1; j = b.indexOf(0, j + 1)) {
+          at += b.copy(out, at, from, j + 1)
+          out[at++] = 0xff
+          from = j + 1
+        }
+        at += b.copy(out, at, from)
       }
-      at += b.copy(out, at, from)
       out[at++] = 0
     } else if (typeof p === 'number') {
       out[at++] = NUM
