@@ -31,7 +31,7 @@ import {
   WriteFailedError,
 } from './errors.js'
 import { AsyncQueue } from './internal/async-queue.js'
-import { decodeOffset, encodeKey, encodeOffset, type KeyPart } from './internal/keys.js'
+import { decodeOffset, encodeOffset, indexKey, pastPrefix } from './internal/keys.js'
 import { linksOf } from './internal/links.js'
 import { isBoxed, Unboxer } from './internal/unbox.js'
 import { LOG_START, Log, type LogReader } from './log.js'
@@ -116,14 +116,13 @@ export interface StreamOptions {
   sync?: boolean
 }
 
-type IndexName = 'k' | 'c' | 't' | 'f' | 'y' | 'l' | 'b' | 'S' | 'X'
-
-function ikey(index: IndexName, parts: readonly KeyPart[]): Buffer {
-  return encodeKey(parts, index.charCodeAt(0))
-}
-
 function keyIndexKey(id: string): Buffer {
   return Buffer.from(`k${id}`, 'utf8')
+}
+
+/** The `S` entry that holds a feed's state. */
+function stateEntry(feed: FeedId, state: StoredState): [Buffer, Buffer] {
+  return [Buffer.from(`S${feed}`, 'utf8'), Buffer.from(JSON.stringify(state), 'utf8')]
 }
 
 /**
@@ -199,7 +198,7 @@ export class SsbDb {
         return db
       } catch (err) {
         await index.close().catch(() => {})
-        if (attempt > 0 || !isLevelCorruption(err)) {
+        if (attempt > 0 || !hasLevelCode(err, 'LEVEL_CORRUPTION')) {
           await log.close().catch(() => {})
           throw err
         }
@@ -301,9 +300,7 @@ export class SsbDb {
     touched: Map<FeedId, StoredState>,
     indexedTo: number,
   ): Promise<void> {
-    for (const [feed, state] of touched) {
-      batch.put(Buffer.from(`S${feed}`, 'utf8'), Buffer.from(JSON.stringify(state), 'utf8'))
-    }
+    for (const [feed, state] of touched) batch.put(...stateEntry(feed, state))
     touched.clear()
     batch.put(
       META_KEY,
@@ -316,8 +313,11 @@ export class SsbDb {
     this.dirty = true
   }
 
-  /** Content as the indexes see it: decrypted when the message is for us. */
-  private indexedContent(kvt: KVT): unknown {
+  /**
+   * Content as the indexes see it: decrypted when the message is for us, else as stored (a
+   * string for boxed content we cannot open). Live streams match new records by it too.
+   */
+  indexedContent(kvt: KVT): unknown {
     const c = kvt.value.content
     if (isBoxed(c)) return this.unboxer.content(kvt) ?? c
     return c
@@ -328,17 +328,17 @@ export class SsbDb {
     const v = kvt.value
     const keys: Buffer[] = [
       keyIndexKey(kvt.key),
-      ikey('c', [v.author, v.sequence]),
-      ikey('t', [kvt.timestamp]),
-      ikey('f', [resolvedTimestamp(kvt), v.author, offset]),
+      indexKey('c', [v.author, v.sequence]),
+      indexKey('t', [kvt.timestamp]),
+      indexKey('f', [resolvedTimestamp(kvt), v.author, offset]),
     ]
     const content = this.indexedContent(kvt)
     if (typeof content === 'object' && content !== null) {
       const type = (content as { type?: unknown }).type
-      if (typeof type === 'string') keys.push(ikey('y', [type.substring(0, 32), kvt.timestamp]))
+      if (typeof type === 'string') keys.push(indexKey('y', [type.substring(0, 32), kvt.timestamp]))
       for (const { rel, dest } of linksOf(content)) {
-        keys.push(ikey('l', [v.author, rel, dest, v.sequence, kvt.key]))
-        keys.push(ikey('b', [dest, rel, v.author, v.sequence, kvt.key]))
+        keys.push(indexKey('l', [v.author, rel, dest, v.sequence, kvt.key]))
+        keys.push(indexKey('b', [dest, rel, v.author, v.sequence, kvt.key]))
       }
     }
     return keys
@@ -369,6 +369,12 @@ export class SsbDb {
 
   private assertOpen(): void {
     if (this.closed) throw new DatabaseClosedError()
+  }
+
+  /** Throws when closed; waits while `rebuild()` runs (feed states are being recomputed). */
+  private async ready(): Promise<void> {
+    this.assertOpen()
+    while (this.rebuilding) await this.rebuilding
   }
 
   /** The state a new message of `feed` must chain on, including messages not yet committed. */
@@ -482,6 +488,8 @@ export class SsbDb {
    */
   async publish(content: unknown): Promise<KVT> {
     this.assertOpen()
+    // Not `await this.ready()`: unless a rebuild runs, the message must be signed and queued in
+    // this same tick, so that publishes keep their call order and `close()` waits for them.
     while (this.rebuilding) await this.rebuilding
     let c = content
     // As ssb-db 20: only a truthy `recps` asks for boxing.
@@ -699,8 +707,7 @@ export class SsbDb {
 
   /** `latestSequence(feed)`: the sequence of the latest stored message of `feed`. */
   async latestSequence(feed: string): Promise<number> {
-    this.assertOpen()
-    while (this.rebuilding) await this.rebuilding
+    await this.ready()
     const s = this.states.get(feed as FeedId)
     if (!s) throw new FeedNotFoundError(feed)
     return s.sequence
@@ -708,8 +715,7 @@ export class SsbDb {
 
   /** `getLatest(feed)`: `{key, value}` of its latest stored message, or `undefined`. */
   async getLatest(feed: string): Promise<{ key: MsgId; value: MsgValue } | undefined> {
-    this.assertOpen()
-    while (this.rebuilding) await this.rebuilding
+    await this.ready()
     const s = this.states.get(feed as FeedId)
     if (!s) return undefined
     const offset = s.offset ?? (await this.offsetOf(s.id))
@@ -730,7 +736,7 @@ export class SsbDb {
     const [feed, seq] = parts as [unknown, unknown]
     const offset =
       isFeedId(feed) && typeof seq === 'number'
-        ? await this.index.get(ikey('c', [feed, seq]))
+        ? await this.index.get(indexKey('c', [feed, seq]))
         : undefined
     const kvt = offset === undefined ? null : await this.readAt(decodeOffset(offset))
     if (!kvt) throw new MessageNotFoundError(parts.join(','))
@@ -739,16 +745,14 @@ export class SsbDb {
 
   /** `getFeedState(feed)`: `{id, sequence}` including queued writes; `{id: null, sequence: 0}`. */
   async getFeedState(feed: string): Promise<{ id: MsgId | null; sequence: number }> {
-    this.assertOpen()
-    while (this.rebuilding) await this.rebuilding
+    await this.ready()
     const s = this.stateOf(feed as FeedId)
     return s ? { id: s.id, sequence: s.sequence } : { id: null, sequence: 0 }
   }
 
   /** `getVectorClock()`: `{feedId: latest sequence}` of every stored feed. */
   async getVectorClock(): Promise<Record<FeedId, number>> {
-    this.assertOpen()
-    while (this.rebuilding) await this.rebuilding
+    await this.ready()
     const out: Record<string, number> = {}
     for (const [feed, s] of this.states) out[feed] = s.sequence
     return out
@@ -770,39 +774,6 @@ export class SsbDb {
   /** The log position up to which records are committed and indexed. */
   get committedEnd(): number {
     return this.indexedTo
-  }
-
-  /**
-   * Offsets from one index between two keys, in key order (or reverse), at most `limit`. Each
-   * entry is `[key, offset]`.
-   */
-  async *scanIndex(range: {
-    gt?: Buffer
-    gte?: Buffer
-    lt?: Buffer
-    lte?: Buffer
-    reverse?: boolean
-    limit?: number
-    keys?: boolean
-  }): AsyncGenerator<[Buffer | undefined, number]> {
-    const it = this.index.iterator({
-      ...(range.gt ? { gt: range.gt } : {}),
-      ...(range.gte ? { gte: range.gte } : {}),
-      ...(range.lt ? { lt: range.lt } : {}),
-      ...(range.lte ? { lte: range.lte } : {}),
-      reverse: range.reverse ?? false,
-      limit: range.limit ?? -1,
-      keys: range.keys ?? false,
-    })
-    try {
-      for (;;) {
-        const entries = await it.nextv(512)
-        if (entries.length === 0) return
-        for (const [k, v] of entries) yield [k, decodeOffset(v)]
-      }
-    } finally {
-      await it.close()
-    }
   }
 
   /** A reader of the log for one stream (`window` bytes of read-ahead). */
@@ -888,7 +859,7 @@ export class SsbDb {
     return streams.createUserStream(this, opts)
   }
 
-  /** Every message ordered by claimed timestamp; values carry `rts`. */
+  /** Every message ordered by claimed timestamp; items carry `rts`. */
   createFeedStream(opts: StreamOptions = {}) {
     this.assertOpen()
     return streams.createFeedStream(this, opts)
@@ -915,13 +886,12 @@ export class SsbDb {
   // ---------------------------------------------------------------- maintenance
 
   /**
-   * Deletes a message (`%…`) or a whole feed (`@…`) locally: the records' bytes are zeroed in
-   * the log and their index entries removed. A deleted feed can be fetched again from its
-   * start. Replication never sees deleted messages.
+   * Deletes a message (`%…`) or a whole feed (`@…`, not our own) locally: the records' bytes
+   * are zeroed in the log and their index entries removed. As in ssb-db 20 the feed's state
+   * stays, so replication goes on after it. Returns the deleted keys of a feed.
    */
   async del(id: string): Promise<MsgId[] | undefined> {
-    this.assertOpen()
-    while (this.rebuilding) await this.rebuilding
+    await this.ready()
     await this.flush()
     if (isMsgId(id)) {
       const offset = await this.offsetOf(id)
@@ -934,13 +904,9 @@ export class SsbDb {
         // Forgetting our own feed would make the next publish start a second history at 1.
         throw new InvalidArgumentError('refusing to delete our own feed: we would fork it')
       }
-      const offsets: number[] = []
-      for await (const [, offset] of this.scanIndex({
-        gte: ikey('c', [id]),
-        lt: Buffer.concat([ikey('c', [id]), Buffer.from([0xff])]),
-      })) {
-        offsets.push(offset)
-      }
+      const feedKeys = indexKey('c', [id])
+      const entries = await this.indexIterator({ gte: feedKeys, lt: pastPrefix(feedKeys) }).all()
+      const offsets = entries.map(([, offset]) => decodeOffset(offset))
       // As in ssb-db 20, the feed's state stays: replication goes on from its latest sequence
       // instead of fetching what was deleted again.
       return this.deleteRecords(offsets)
@@ -984,7 +950,7 @@ export class SsbDb {
         const now = this.states.get(feed)
         if (now && now.sequence >= old.sequence) continue
         this.states.set(feed, old)
-        restore.put(Buffer.from(`S${feed}`, 'utf8'), Buffer.from(JSON.stringify(old), 'utf8'))
+        restore.put(...stateEntry(feed, old))
       }
       await restore.write()
       for (const feed of forked) {
@@ -1097,12 +1063,8 @@ async function openIndex(
     await index.open()
     return index
   } catch (err) {
-    const code = (err as { code?: string; cause?: { code?: string } }).code
-    const causeCode = (err as { cause?: { code?: string } }).cause?.code
-    if (code === 'LEVEL_LOCKED' || causeCode === 'LEVEL_LOCKED') {
-      throw new DatabaseLockedError(dbPath)
-    }
-    if (causeCode !== 'LEVEL_CORRUPTION' && causeCode !== 'LEVEL_IO_ERROR') throw err
+    if (hasLevelCode(err, 'LEVEL_LOCKED')) throw new DatabaseLockedError(dbPath)
+    if (!hasLevelCode(err, 'LEVEL_CORRUPTION') && !hasLevelCode(err, 'LEVEL_IO_ERROR')) throw err
     // The indexes are derived data: a damaged index directory is thrown away and rebuilt.
     logger.warn({ path: indexPath, err: String(err) }, 'index directory unreadable; rebuilding it')
     rmSync(indexPath, { recursive: true, force: true })
@@ -1112,9 +1074,10 @@ async function openIndex(
   }
 }
 
-function isLevelCorruption(err: unknown): boolean {
+/** Whether a classic-level error (or the error it wraps) has `code`. */
+function hasLevelCode(err: unknown, code: string): boolean {
   const e = err as { code?: string; cause?: { code?: string } } | null
-  return e?.code === 'LEVEL_CORRUPTION' || e?.cause?.code === 'LEVEL_CORRUPTION'
+  return e?.code === code || e?.cause?.code === code
 }
 
 /** Opens (creating if needed) the database at `options.path`. */

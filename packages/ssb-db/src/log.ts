@@ -1,5 +1,5 @@
 /**
- * The append-only log: the single source of truth of a database (docs/decisions/0003-ssb-db-log.md).
+ * The append-only log: the single source of truth of a database (docs/decisions/0003-ssb-db-storage.md).
  *
  * File layout: a 16-byte file header (`SCUTTLOG`, u32 LE format version, u32 reserved), then
  * records, each
@@ -13,9 +13,9 @@
  *
  * A record's offset (the byte position of its magic) is its permanent address. Every record is
  * checksummed; the magic makes it possible to find the next record after damage in the middle of
- * the file. Writes go through {@link Log.append}: one positional write and one `fdatasync` per
- * group of records, so a group is either wholly durable or (after a crash) a torn tail that
- * {@link Log.scan} trims.
+ * the file. Writes go through {@link Log.write} (one positional write per group of records) and
+ * {@link Log.sync} (one `fdatasync`), so a group is either wholly durable or (after a crash) a
+ * torn tail that {@link Log.scan} trims.
  */
 import { constants, readSync } from 'node:fs'
 import type { FileHandle } from 'node:fs/promises'
@@ -89,6 +89,22 @@ function recordAt(buf: Buffer, pos: number, limit: number): number {
   return RECORD_HEADER + length
 }
 
+/** Reads `length` bytes at `position` into `buf` from 0, or fewer at the end of the file. */
+async function readFully(
+  fh: FileHandle,
+  buf: Buffer,
+  length: number,
+  position: number,
+): Promise<number> {
+  let got = 0
+  while (got < length) {
+    const { bytesRead } = await fh.read(buf, got, length - got, position + got)
+    if (bytesRead === 0) break
+    got += bytesRead
+  }
+  return got
+}
+
 /** The log file of one database. Not safe for two writers: the database serialises writes. */
 export class Log {
   private constructor(
@@ -138,17 +154,6 @@ export class Log {
       await fh.close()
       throw err
     }
-  }
-
-  /**
-   * Appends `payloads` as consecutive records with one write and one `fdatasync`; resolves with
-   * their offsets once they are durable. On failure nothing of the group remains in the file
-   * and a {@link WriteFailedError} is thrown.
-   */
-  async append(payloads: readonly Buffer[]): Promise<number[]> {
-    const offsets = await this.write(payloads)
-    await this.sync(offsets.length > 0 ? offsets[0]! : this.end)
-    return offsets
   }
 
   /**
@@ -239,20 +244,14 @@ export class Log {
     const fill = async (at: number, min: number): Promise<void> => {
       if (min > buf.length) buf = Buffer.allocUnsafe(min)
       base = at
-      limit = 0
-      const want = Math.min(buf.length, to - at)
-      while (limit < want) {
-        const { bytesRead } = await this.fh.read(buf, limit, want - limit, at + limit)
-        if (bytesRead === 0) break
-        limit += bytesRead
-      }
+      limit = await readFully(this.fh, buf, Math.min(buf.length, to - at), at)
     }
     await fill(pos, 0)
     while (pos < to) {
       let rel = pos - base
       let length = recordAt(buf, rel, limit)
       if (length === 0 && base + limit < to) {
-        // The record runs past what is buffered: refill from it, large enough for a maximal one.
+        // The record runs past what is buffered: refill from it.
         await fill(pos, 0)
         rel = 0
         length = recordAt(buf, 0, limit)
@@ -306,13 +305,7 @@ export class Log {
     let at = from
     const magics = [Buffer.from('SKR1', 'latin1'), Buffer.from('SKD1', 'latin1')]
     while (at < to) {
-      const want = Math.min(window.length, to - at)
-      let got = 0
-      while (got < want) {
-        const { bytesRead } = await this.fh.read(window, got, want - got, at + got)
-        if (bytesRead === 0) break
-        got += bytesRead
-      }
+      const got = await readFully(this.fh, window, Math.min(window.length, to - at), at)
       const view = window.subarray(0, got)
       let i = 0
       const scanLimit = Math.min(got, CHUNK)

@@ -7,21 +7,27 @@ import { type FeedId, isFeedId, type MsgId } from '@scuttlekit/ssb-ref'
 import type { KVT } from '@scuttlekit/ssb-validate'
 import type { Located, SsbDb, StreamOptions } from './db.js'
 import { DatabaseClosedError, InvalidArgumentError } from './errors.js'
-import { decodeKey, decodeOffset, encodeKey, type KeyPart } from './internal/keys.js'
+import {
+  decodeKey,
+  decodeOffset,
+  indexKey as ik,
+  type KeyPart,
+  pastPrefix,
+} from './internal/keys.js'
 import { linksOf } from './internal/links.js'
-import { isBoxed } from './internal/unbox.js'
 
-/** The `{sync: true}` marker between old and live items, when asked for with `sync: true`. */
+/**
+ * The `{sync: true}` marker between old and live items of a live stream, as pull-live puts it
+ * (unless `sync: false`; the history stream only with `sync: false`, as in ssb-db 20).
+ */
 export interface SyncMarker {
   sync: true
 }
 
-/** What a stream item is, given `keys`/`values`: the record, its key, its value, or `null`. */
+/** What a stream item is, given `keys`/`values`: the record, its key, or its value. */
 export type StreamItem = KVT | MsgId | KVT['value'] | unknown
 
 type Bound = { gt?: Buffer; gte?: Buffer; lt?: Buffer; lte?: Buffer }
-
-const HIGH = Buffer.from([0xff])
 
 /** The resolved timestamp of the feed index: the claimed one, unless missing or in the future. */
 export function resolvedTimestamp(kvt: KVT): number {
@@ -30,30 +36,24 @@ export function resolvedTimestamp(kvt: KVT): number {
   return claimed
 }
 
-function ik(index: string, parts: readonly KeyPart[]): Buffer {
-  return encodeKey(parts, index.charCodeAt(0))
-}
-
 function isPart(v: unknown): v is KeyPart {
   return typeof v === 'string' || typeof v === 'number' || v === null
 }
 
 /**
- * Index bounds for `opts`' `gt/gte/lt/lte` on the last element of keys `[...prefix, value]`.
- * `inclusivePrefix` makes a bound cover every longer key starting with it (the feed index keys
- * carry a tie-breaker after the value).
+ * Index bounds for `opts`' `gt/gte/lt/lte` on the last element of keys `[...prefix, value]`;
+ * without a lower or upper bound, the whole of `prefix`.
  */
 function rangeOf(index: string, prefix: readonly KeyPart[], opts: StreamOptions): Bound {
   const b: Bound = {}
   const whole = ik(index, prefix)
-  if (opts.gt !== undefined && isPart(opts.gt))
-    b.gt = Buffer.concat([ik(index, [...prefix, opts.gt]), HIGH])
+  if (opts.gt !== undefined && isPart(opts.gt)) b.gt = pastPrefix(ik(index, [...prefix, opts.gt]))
   else if (opts.gte !== undefined && isPart(opts.gte)) b.gte = ik(index, [...prefix, opts.gte])
   else b.gte = whole
   if (opts.lt !== undefined && isPart(opts.lt)) b.lt = ik(index, [...prefix, opts.lt])
   else if (opts.lte !== undefined && isPart(opts.lte))
-    b.lte = Buffer.concat([ik(index, [...prefix, opts.lte]), HIGH])
-  else b.lt = Buffer.concat([whole, HIGH])
+    b.lte = pastPrefix(ik(index, [...prefix, opts.lte]))
+  else b.lt = pastPrefix(whole)
   return b
 }
 
@@ -280,7 +280,7 @@ export function createHistoryStream(
   return run(db, {
     ...base,
     reverse: false,
-    bound: { gte: ik('c', [id, seq]), lt: Buffer.concat([ik('c', [id]), HIGH]) },
+    bound: { gte: ik('c', [id, seq]), lt: pastPrefix(ik('c', [id])) },
     // Never decrypted: this is what peers replicate.
     item: (kvt) => shape(kvt, keys, values),
     matches: (kvt) => kvt.value.author === id && kvt.value.sequence >= seq,
@@ -313,7 +313,7 @@ export function messagesByType(db: SsbDb, arg: string | (StreamOptions & { type?
   // (which finds nothing in the reference) is answered with exactly that type.
   const type = full.substring(0, 32)
   const exact = full.length > 32
-  const typeOf = (kvt: KVT) => (contentFor(db, kvt) as { type?: unknown } | undefined)?.type
+  const typeOf = (kvt: KVT) => (db.indexedContent(kvt) as { type?: unknown } | undefined)?.type
   const keys = bool(opts.keys, true)
   const values = bool(opts.values, true)
   return run(db, {
@@ -334,15 +334,10 @@ export function messagesByType(db: SsbDb, arg: string | (StreamOptions & { type?
   })
 }
 
-function contentFor(db: SsbDb, kvt: KVT): unknown {
-  const c = kvt.value.content
-  if (isBoxed(c)) return db.unboxer.content(kvt)
-  return typeof c === 'object' ? c : undefined
-}
-
 /**
  * `createFeedStream`: every message ordered by its claimed timestamp (the receive time when the
- * claim is missing or in the future); each value gets `rts`, the timestamp it is ordered by.
+ * claim is missing or in the future); each `{key, value, timestamp}` item gets `rts`, the
+ * timestamp it is ordered by, as ssb-db 20 puts it (only when both keys and values are asked for).
  */
 export function createFeedStream(db: SsbDb, opts: StreamOptions = {}) {
   const keys = bool(opts.keys, true)
@@ -352,8 +347,7 @@ export function createFeedStream(db: SsbDb, opts: StreamOptions = {}) {
   const lower = opts.gt ?? opts.gte
   const upper = opts.lt ?? opts.lte
   b.gte = isPart(lower) && lower !== undefined ? ik('f', [lower]) : ik('f', [])
-  b.lt =
-    isPart(upper) && upper !== undefined ? ik('f', [upper]) : Buffer.concat([ik('f', []), HIGH])
+  b.lt = isPart(upper) && upper !== undefined ? ik('f', [upper]) : pastPrefix(ik('f', []))
   return run(db, {
     ...common(opts),
     bound: b,
@@ -426,13 +420,14 @@ export function links(db: SsbDb, opts: LinksOptions) {
   }
   let bound: Bound
   if (exactFrom) {
-    bound = { gte: ik(index, prefix), lt: Buffer.concat([ik(index, prefix), HIGH]) }
+    bound = { gte: ik(index, prefix), lt: pastPrefix(ik(index, prefix)) }
   } else if (from !== undefined && /^[@%&]$/.test(from)) {
     // every id of one kind: string parts starting with the sigil
-    const lo = Buffer.concat([Buffer.from(index, 'latin1'), Buffer.from([0x03]), Buffer.from(from)])
-    bound = { gte: lo, lt: Buffer.concat([lo, HIGH]) }
+    // the key of the sigil as a string part, without the terminator that would end it there
+    const lo = ik(index, [from]).subarray(0, -1)
+    bound = { gte: lo, lt: pastPrefix(lo) }
   } else {
-    bound = { gte: ik(index, []), lt: Buffer.concat([ik(index, []), HIGH]) }
+    bound = { gte: ik(index, []), lt: pastPrefix(ik(index, [])) }
   }
   const test = (actual: string, expected: string | undefined) =>
     expected === undefined || expected === ''
@@ -484,7 +479,7 @@ export function links(db: SsbDb, opts: LinksOptions) {
 
 /** Live link items: computed from newly committed records (used when `live` is set). */
 export function linksOfRecord(db: SsbDb, kvt: KVT): LinkItem[] {
-  const content = contentFor(db, kvt)
+  const content = db.indexedContent(kvt)
   return linksOf(content).map((l) => ({
     source: kvt.value.author,
     rel: l.rel,

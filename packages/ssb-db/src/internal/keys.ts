@@ -115,6 +115,18 @@ export function decodeKey(buf: Uint8Array): KeyPart[] {
   return parts
 }
 
+/** The key of index `index` (one letter) for the tuple `parts`. */
+export function indexKey(index: string, parts: readonly KeyPart[]): Buffer {
+  return encodeKey(parts, index.charCodeAt(0))
+}
+
+/** A bound just above every key that starts with `key` (for `lt`/`gt` over a whole prefix). */
+export function pastPrefix(key: Buffer): Buffer {
+  return Buffer.concat([key, HIGH])
+}
+
+const HIGH = Buffer.from([0xff])
+
 /** Offsets are stored as 6-byte big-endian values (logs up to 256 TiB). */
 export function encodeOffset(offset: number): Buffer {
   const b = Buffer.allocUnsafe(6)
