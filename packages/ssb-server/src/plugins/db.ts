@@ -1,0 +1,154 @@
+/**
+ * The core methods of ssb-server 16, mounted at the top level of the manifest with ssb-db 20's
+ * names, types and argument checks (`reference-features.md` §1.2), served from
+ * `@scuttlekit/ssb-db`.
+ */
+
+import type { SsbDb } from '@scuttlekit/ssb-db'
+import type { Plugin, PluginInstance } from '../plugin.js'
+import { validateArgs } from '../validators.js'
+import { VERSION } from '../version.js'
+import { dbHelp } from './help.js'
+
+/** Everything `status()` and `progress()` collect from the plugins, keyed by plugin name. */
+export interface StatusSources {
+  status(): Record<string, unknown>
+  progress(): Record<string, unknown>
+}
+
+function opts(args: readonly unknown[]): Record<string, unknown> {
+  const o = args[0]
+  return typeof o === 'object' && o !== null ? (o as Record<string, unknown>) : {}
+}
+
+/**
+ * The db plugin. `sources` supplies the status and progress of the other plugins (gossip, ebt, …)
+ * so that `status()` and `progress()` answer for the whole server, as the reference's hooks do.
+ */
+export function dbPlugin(sources: StatusSources): Plugin {
+  return {
+    name: '',
+    anonymous: ['createHistoryStream'],
+    init({ db }): PluginInstance {
+      return { methods: dbMethods(db, sources) }
+    },
+  }
+}
+
+function dbMethods(db: SsbDb, sources: StatusSources) {
+  return {
+    whoami: { type: 'sync', fn: () => ({ id: db.id }) },
+    version: { type: 'sync', fn: () => VERSION },
+    help: { type: 'sync', fn: () => dbHelp },
+    publish: {
+      type: 'async',
+      fn: (args: readonly unknown[]) => {
+        validateArgs(args, ['string|msgContent'])
+        return db.publish(args[0])
+      },
+    },
+    add: {
+      type: 'async',
+      fn: (args: readonly unknown[]) => {
+        validateArgs(args, ['msg'])
+        return db.add(args[0])
+      },
+    },
+    get: {
+      type: 'async',
+      fn: (args: readonly unknown[]) => {
+        validateArgs(args, ['msgLink|number|object'])
+        const arg = args[0]
+        if (typeof arg === 'number') {
+          // the flumelog byte offset of the reference's log means nothing in ours
+          throw new RangeError('get by log offset is not supported: use a message id')
+        }
+        return db.get(arg as Parameters<SsbDb['get']>[0])
+      },
+    },
+    del: {
+      type: 'async',
+      fn: async (args: readonly unknown[]) => {
+        validateArgs(args, ['msgLink|feedId'])
+        await db.del(args[0] as string)
+      },
+    },
+    getLatest: {
+      type: 'async',
+      fn: (args: readonly unknown[]) => {
+        validateArgs(args, ['feedId'])
+        return db.getLatest(args[0] as string)
+      },
+    },
+    latestSequence: {
+      type: 'async',
+      fn: (args: readonly unknown[]) => {
+        validateArgs(args, ['feedId'])
+        return db.latestSequence(args[0] as string)
+      },
+    },
+    getFeedState: {
+      type: 'async',
+      fn: (args: readonly unknown[]) => {
+        validateArgs(args, ['feedId'])
+        return db.getFeedState(args[0] as string)
+      },
+    },
+    getVectorClock: { type: 'async', fn: () => db.getVectorClock() },
+    latest: { type: 'source', fn: () => db.latest() },
+    createLogStream: {
+      type: 'source',
+      fn: (args: readonly unknown[]) => {
+        validateArgs(args, ['readStreamOpts?'])
+        return db.createLogStream(opts(args))
+      },
+    },
+    createFeedStream: {
+      type: 'source',
+      fn: (args: readonly unknown[]) => {
+        validateArgs(args, ['readStreamOpts?'])
+        return db.createFeedStream(opts(args))
+      },
+    },
+    createHistoryStream: {
+      type: 'source',
+      fn: (args: readonly unknown[]) => {
+        validateArgs(args, ['createHistoryStreamOpts'], ['feedId', 'number?', 'boolean?'])
+        const [a, seq, live] = args
+        return typeof a === 'string'
+          ? db.createHistoryStream(a, seq as number | undefined, live as boolean | undefined)
+          : db.createHistoryStream(a as Parameters<SsbDb['createHistoryStream']>[0])
+      },
+    },
+    createUserStream: {
+      type: 'source',
+      fn: (args: readonly unknown[]) => {
+        validateArgs(args, ['createUserStreamOpts'])
+        return db.createUserStream(opts(args))
+      },
+    },
+    messagesByType: {
+      type: 'source',
+      fn: (args: readonly unknown[]) => {
+        validateArgs(args, ['string|messagesByTypeOpts'])
+        const a = args[0]
+        return db.messagesByType(typeof a === 'string' ? a : opts(args))
+      },
+    },
+    links: {
+      type: 'source',
+      fn: (args: readonly unknown[]) => {
+        validateArgs(args, ['linksOpts'])
+        return db.links(opts(args))
+      },
+    },
+    progress: { type: 'sync', fn: () => sources.progress() },
+    status: { type: 'sync', fn: () => sources.status() },
+    rebuild: {
+      type: 'async',
+      fn: async () => {
+        await db.rebuild()
+      },
+    },
+  } as const
+}
