@@ -39,7 +39,7 @@ const describeReason: Record<HandshakeFailureReason, string> = {
     "the client's authentication (msg3) does not verify: it does not know our public key, uses another network key or replays another session",
   unauthorized: 'the server did not authorize this client',
   'server-not-authenticated':
-    "server not authenticated: its accept message (msg4) does not verify, so it is not the peer we meant to call",
+    'server not authenticated: its accept message (msg4) does not verify, so it is not the peer we meant to call',
   'invalid-server-key': 'the server key to call is not a usable ed25519 public key',
   hangup: 'the connection closed before the handshake finished',
   timeout: 'the handshake did not finish in time',

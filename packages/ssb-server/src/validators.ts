@@ -13,8 +13,9 @@ type Check = (value: unknown, n: string) => undefined | 'type' | Error
 
 const missingAttr = (n: string, attr: string, type: string) =>
   new UsageError(`Param ${n} must have a .${attr} of type "${type}"`)
+/** The reference fills its template in the wrong order: `.0 of param live must be …`. Kept. */
 const attrType = (n: string, attr: string, type: string) =>
-  new UsageError(`.${attr} of param ${n} must be of type "${type}"`)
+  new UsageError(`.${n} of param ${attr} must be of type "${type}"`)
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null
 /** muxrpc-validation's loose flag check: a truthy value must be a boolean or a number. */
