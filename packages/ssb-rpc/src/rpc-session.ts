@@ -158,7 +158,7 @@ function parseRequest(body: unknown, stream: boolean): ParsedRequest | Error {
   if (
     !Array.isArray(name) ||
     name.length === 0 ||
-    !name.every((s: unknown) => typeof s === 'string')
+    !name.every((s: unknown) => typeof s === 'string' && s.length > 0)
   ) {
     return new InvalidRequestError(
       `invalid request, name should be a non-empty array of strings, was: ${describe(name)}`,

@@ -38,7 +38,9 @@ test('malformed request bodies get an error reply for that request and never rea
       [42, false, 'InvalidRequestError', /body should be an object, was: 42/],
       [[1, 2], false, 'InvalidRequestError', /body should be an object/],
       [{ args: [] }, false, 'InvalidRequestError', /name should be a non-empty array of strings/],
-      [{ name: 'ping', args: [] }, false, 'InvalidRequestError', /name should be/],
+      // a bare string names a top-level method (npm ssb-client asks for "manifest" so)
+      [{ name: '__proto__', args: [] }, false, 'InvalidRequestError', /forbidden method name/],
+      [{ name: '', args: [] }, false, 'InvalidRequestError', /name should be/],
       [{ name: [], args: [] }, false, 'InvalidRequestError', /name should be/],
       [{ name: ['ping', 1], args: [] }, false, 'InvalidRequestError', /name should be/],
       [
