@@ -126,12 +126,18 @@ const pull = require('pull-stream') as {
 }
 
 async function npmClient(server: Running): Promise<Calls> {
-  const ssbClient = require('ssb-client') as (k: object, o: object, cb: Cb<any>) => void
-  const c = await new Promise<any>((resolve, reject) =>
+  interface NpmClient {
+    whoami(cb: Cb<unknown>): void
+    publish(content: object, cb: Cb<unknown>): void
+    createHistoryStream(opts: object): unknown
+    close(cb: Cb<void>): void
+  }
+  const ssbClient = require('ssb-client') as (k: object, o: object, cb: Cb<NpmClient>) => void
+  const c = await new Promise<NpmClient>((resolve, reject) =>
     ssbClient(
       server.keys,
       { host: '127.0.0.1', port: server.port, caps: { shs: SHS }, path: server.path },
-      (err, client) => (err ? reject(err) : resolve(client)),
+      (err, client) => (err ? reject(err) : resolve(client!)),
     ),
   )
   const p = <T>(fn: (cb: Cb<T>) => void) =>

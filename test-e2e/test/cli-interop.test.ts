@@ -10,7 +10,11 @@ import { type ReferenceServer, startReferenceServer } from './helpers/reference-
 
 const require = createRequire(import.meta.url)
 const run = promisify(execFile)
-const OUR_BIN = join(dirname(require.resolve('@scuttlekit/ssb-server-cli/package.json')), 'dist', 'bin.js')
+const OUR_BIN = join(
+  dirname(require.resolve('@scuttlekit/ssb-server-cli/package.json')),
+  'dist',
+  'bin.js',
+)
 
 describe('our CLI against the real ssb-server 16', () => {
   let ref: ReferenceServer
@@ -37,7 +41,14 @@ describe('our CLI against the real ssb-server 16', () => {
       const who = await cli([...target, 'whoami'])
       assert.deepEqual(JSON.parse(who.stdout), { id: ref.id })
 
-      const pub = await cli([...target, 'publish', '--type', 'post', '--text', `My First Post! (${via})`])
+      const pub = await cli([
+        ...target,
+        'publish',
+        '--type',
+        'post',
+        '--text',
+        `My First Post! (${via})`,
+      ])
       const posted = JSON.parse(pub.stdout) as { key: string; value: { author: string } }
       assert.equal(posted.value.author, ref.id)
 
@@ -68,12 +79,15 @@ describe('our CLI against the real ssb-server 16', () => {
   test('stdin JSON and the reference error for a bad call', async () => {
     const piped = await cli(['publish', '.'], JSON.stringify({ type: 'post', text: 'piped' }))
     assert.equal(JSON.parse(piped.stdout).value.content.text, 'piped')
-    await assert.rejects(cli(['latestSequence', '@nope']), (err: { code: number; stderr: string }) => {
-      assert.equal(err.code, 1)
-      assert.match(err.stderr, /Param 0 must by of type feedId/)
-      assert.doesNotMatch(err.stderr, /\n\s+at /)
-      return true
-    })
+    await assert.rejects(
+      cli(['latestSequence', '@nope']),
+      (err: { code: number; stderr: string }) => {
+        assert.equal(err.code, 1)
+        assert.match(err.stderr, /Param 0 must by of type feedId/)
+        assert.doesNotMatch(err.stderr, /\n\s+at /)
+        return true
+      },
+    )
   })
 })
 
@@ -82,7 +96,16 @@ test('our CLI with no server prints the reference message and exits 1', async ()
   const port = await freePort()
   const home = (await import('node:os')).tmpdir()
   await assert.rejects(
-    run(process.execPath, [OUR_BIN, '--path', join(home, `none-${port}`), '--host', '127.0.0.1', '--port', String(port), 'whoami']),
+    run(process.execPath, [
+      OUR_BIN,
+      '--path',
+      join(home, `none-${port}`),
+      '--host',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      'whoami',
+    ]),
     (err: { code: number; stderr: string }) => {
       assert.equal(err.code, 1)
       assert.equal(

@@ -130,16 +130,22 @@ describe('npm ssb-client and the reference CLI against our server', () => {
 
   test('errors keep the reference messages', async () => {
     // npm muxrpc hands remote errors to callbacks as plain {message, name} objects
-    await assert.rejects(cb((c) => client.latestSequence('@nope', c)), (err: Error) => {
-      assert.equal(err.message, 'Param 0 must by of type feedId')
-      return true
-    })
-    await assert.rejects(cb((c) => client.publish({ text: 'no type' }, c)), (err: Error) => {
-      // as in the reference, the `string` alternative of `string|msgContent` lets any object
-      // through, and ssb-validate words the refusal
-      assert.equal(err.message, 'type must be a string3 <= type.length < 52, was:undefined')
-      return true
-    })
+    await assert.rejects(
+      cb((c) => client.latestSequence('@nope', c)),
+      (err: Error) => {
+        assert.equal(err.message, 'Param 0 must by of type feedId')
+        return true
+      },
+    )
+    await assert.rejects(
+      cb((c) => client.publish({ text: 'no type' }, c)),
+      (err: Error) => {
+        // as in the reference, the `string` alternative of `string|msgContent` lets any object
+        // through, and ssb-validate words the refusal
+        assert.equal(err.message, 'type must be a string3 <= type.length < 52, was:undefined')
+        return true
+      },
+    )
   })
 
   test('the reference CLI (bin.js) talks to our server', async () => {
@@ -176,8 +182,7 @@ describe('our client against the real ssb-server 16', () => {
 
   for (const via of ['net', 'unix'] as const) {
     test(`whoami, publish, get and streams over ${via}`, async () => {
-      const remote =
-        via === 'net' ? ref.address : `unix:${ref.path}/socket~noauth`
+      const remote = via === 'net' ? ref.address : `unix:${ref.path}/socket~noauth`
       const client = await connectClient({
         config: { path: ref.path, keys: ref.keys, host: '127.0.0.1', port: ref.port },
         remote,
@@ -188,7 +193,9 @@ describe('our client against the real ssb-server 16', () => {
         assert.equal(msg.value.author, ref.id)
         const value = (await client.get(msg.key)) as { content: { text: string } }
         assert.equal(value.content.text, `over ${via}`)
-        const hist = (await toArray(client.createHistoryStream({ id: ref.id as `@${string}.ed25519` }))) as Array<{
+        const hist = (await toArray(
+          client.createHistoryStream({ id: ref.id as `@${string}.ed25519` }),
+        )) as Array<{
           key: string
         }>
         assert.ok(hist.some((m) => m.key === msg.key))

@@ -28,6 +28,7 @@ import {
   InvalidArgumentError,
   MessageNotFoundError,
   RecipientsError,
+  SlowConsumerError,
   WriteFailedError,
 } from './errors.js'
 import { AsyncQueue } from './internal/async-queue.js'
@@ -60,6 +61,12 @@ export interface DbOptions {
   verifyPool?: VerifyPool
   /** decrypted-message cache entries (default 4096) */
   unboxCacheSize?: number
+  /**
+   * Records a live stream may hold for a consumer that does not keep up (default 10,000). Past
+   * it the stream fails with {@link SlowConsumerError}, so that a peer that never reads cannot
+   * make the process hold every new message for it.
+   */
+  maxLiveQueue?: number
 }
 
 /** The latest stored message of a feed, as the database tracks it. */
@@ -153,6 +160,8 @@ export class SsbDb {
   private progressStart = LOG_START
   private readonly events = new EventEmitter()
   readonly unboxer: Unboxer
+  /** see {@link DbOptions.maxLiveQueue} */
+  maxLiveQueue = 10_000
 
   private constructor(
     readonly path: string,
@@ -193,6 +202,7 @@ export class SsbDb {
         options.verifyPool,
         options.unboxCacheSize ?? 4096,
       )
+      if (options.maxLiveQueue !== undefined) db.maxLiveQueue = options.maxLiveQueue
       try {
         await db.load()
         return db
@@ -827,7 +837,13 @@ export class SsbDb {
     const off = this.onRecords((records) => {
       for (const rec of records) {
         const item = map(rec)
-        if (item !== undefined) queue.push(item)
+        if (item === undefined) continue
+        if (queue.size >= this.maxLiveQueue) {
+          off()
+          queue.fail(new SlowConsumerError(this.maxLiveQueue))
+          return
+        }
+        queue.push(item)
       }
     })
     const onClose = (): void => queue.end()

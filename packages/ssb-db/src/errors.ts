@@ -71,3 +71,14 @@ export class WriteFailedError extends ScuttlekitError {
     super(`writing to the log failed: ${(cause as Error)?.message ?? String(cause)}`, { cause })
   }
 }
+
+/**
+ * A live stream's consumer fell too far behind: more new records waited for it than
+ * `maxLiveQueue`. The stream ends with this error; the consumer may open it again from where it
+ * got to.
+ */
+export class SlowConsumerError extends ScuttlekitError {
+  constructor(readonly limit: number) {
+    super(`live stream consumer too slow: more than ${limit} records waiting`)
+  }
+}

@@ -274,6 +274,34 @@ describe('createLogStream', () => {
     })
   })
 
+  test('a live consumer that falls too far behind gets SlowConsumerError, and memory is bounded', async () => {
+    await withDb(async ({ db }) => {
+      db.maxLiveQueue = 5
+      const it = db.createLogStream({ live: true, old: false })[Symbol.asyncIterator]()
+      const first = it.next() // subscribes; the consumer then stops reading
+      await db.publish({ type: 'post', n: 0 })
+      assert.equal(
+        ((await first).value as { value: { content: { n: number } } }).value.content.n,
+        0,
+      )
+      for (let i = 1; i <= 8; i++) await db.publish({ type: 'post', n: i })
+      // no longer subscribed once over the limit: later records are not held for it
+      assert.equal(recordListeners(db), 0)
+      const got: number[] = []
+      await assert.rejects(
+        (async () => {
+          for (;;) {
+            const r = await it.next()
+            if (r.done) break
+            got.push((r.value as { value: { content: { n: number } } }).value.content.n)
+          }
+        })(),
+        { name: 'SlowConsumerError' },
+      )
+      assert.deepEqual(got, [1, 2, 3, 4, 5])
+    })
+  })
+
   test('old: false is live only; a sync marker between old and new unless sync: false', async () => {
     await withDb(async ({ db }) => {
       const a = await db.publish({ type: 'post', n: 0 })

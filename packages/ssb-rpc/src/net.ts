@@ -295,7 +295,10 @@ function dial(opts: net.NetConnectOpts, timeoutMs: number, signal?: AbortSignal)
       reject(err)
     }
     const onAbort = () => fail(signal?.reason ?? new Error('aborted'))
-    const timer = setTimeout(() => fail(new Error(`connect timed out after ${timeoutMs} ms`)), timeoutMs)
+    const timer = setTimeout(
+      () => fail(new Error(`connect timed out after ${timeoutMs} ms`)),
+      timeoutMs,
+    )
     const cleanup = () => {
       clearTimeout(timer)
       signal?.removeEventListener('abort', onAbort)
@@ -323,7 +326,11 @@ export async function connect(target: DialTarget, options: ConnectOptions): Prom
     let socket: net.Socket | undefined
     try {
       if (route.kind === 'unix') {
-        socket = await dial({ path: route.path! }, options.connectTimeoutMs ?? timeoutMs, options.signal)
+        socket = await dial(
+          { path: route.path! },
+          options.connectTimeoutMs ?? timeoutMs,
+          options.signal,
+        )
         socket.on('error', () => {})
         return new RpcSession({
           stream: socket,

@@ -78,6 +78,7 @@ export class PermissionSet {
 export function isPermissions(value: unknown): value is Permissions {
   if (typeof value !== 'object' || value === null) return false
   const { allow, deny } = value as Record<string, unknown>
-  const list = (v: unknown) => v === null || (Array.isArray(v) && v.every((s) => typeof s === 'string'))
+  const list = (v: unknown) =>
+    v === null || (Array.isArray(v) && v.every((s) => typeof s === 'string'))
   return list(allow) && list(deny)
 }

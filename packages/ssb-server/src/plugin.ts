@@ -68,7 +68,9 @@ export interface PluginInstance {
    * Decides the rights of a peer that completed the handshake: permissions to grant, `false` to
    * refuse the connection (e.g. a blocked peer), `undefined` to leave it to the next plugin.
    */
-  authorize?(remoteId: FeedId): Permissions | false | undefined | Promise<Permissions | false | undefined>
+  authorize?(
+    remoteId: FeedId,
+  ): Permissions | false | undefined | Promise<Permissions | false | undefined>
   /** A new RPC connection; `isClient` when we dialled it. */
   onSession?(session: RpcSession, isClient: boolean): void
   /** Extra fields of `status()`, under the plugin's name. */

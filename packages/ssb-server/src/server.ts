@@ -20,7 +20,13 @@ import {
   type WireType,
 } from '@scuttlekit/ssb-rpc'
 import { type Logger, pino } from 'pino'
-import { appKeyOf, type ConnectionEntry, masterIdsOf, type ServerConfig, signCapOf } from './config.js'
+import {
+  appKeyOf,
+  type ConnectionEntry,
+  masterIdsOf,
+  type ServerConfig,
+  signCapOf,
+} from './config.js'
 import { MethodNotFoundError, PluginError, ServerClosedError } from './errors.js'
 import { FULL_RIGHTS, isPermissions, PermissionSet } from './permissions.js'
 import {
@@ -91,7 +97,10 @@ export class SsbServer implements ServerHandle {
   private closing: Promise<void> | undefined
   db!: SsbDb
 
-  constructor(readonly config: ServerConfig, logger: Logger) {
+  constructor(
+    readonly config: ServerConfig,
+    logger: Logger,
+  ) {
     this.keys = config.keys
     this.id = config.keys.id as FeedId
     this.logger = logger
@@ -209,7 +218,8 @@ export class SsbServer implements ServerHandle {
   }
 
   private handshakeMs(): number {
-    if (typeof this.config.timeout === 'number' && this.config.timeout > 0) return this.config.timeout
+    if (typeof this.config.timeout === 'number' && this.config.timeout > 0)
+      return this.config.timeout
     return this.config.timers?.handshake ?? 5000
   }
 

@@ -125,8 +125,7 @@ function checkSpec(args: readonly unknown[], spec: Spec): Error | undefined {
         err = undefined
         break
       }
-      err =
-        result === 'type' ? new ParamTypeError(`Param ${i} must by of type ${name}`) : result
+      err = result === 'type' ? new ParamTypeError(`Param ${i} must by of type ${name}`) : result
     }
     if (err) return err
   }

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict'
-import { readFile, stat } from 'node:fs/promises'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -39,7 +38,10 @@ async function toArray<T>(it: AsyncIterable<T>): Promise<T[]> {
 }
 
 function portOf(server: SsbServer): number {
-  const addr = server.address('device')!.split(';').find((a) => a.startsWith('net:'))!
+  const addr = server
+    .address('device')!
+    .split(';')
+    .find((a) => a.startsWith('net:'))!
   return Number(addr.split('~')[0]!.split(':').at(-1))
 }
 
@@ -141,10 +143,13 @@ describe('a server with the core and one plugin', () => {
   test('in-process calls with full rights', async () => {
     assert.deepEqual(await server.call('whoami'), { id: server.id })
     const kvt = (await server.call('publish', [{ type: 'post', text: 'hi' }])) as { key: string }
-    assert.deepEqual(await server.call('get', [kvt.key]).then((v) => (v as { content: unknown }).content), {
-      type: 'post',
-      text: 'hi',
-    })
+    assert.deepEqual(
+      await server.call('get', [kvt.key]).then((v) => (v as { content: unknown }).content),
+      {
+        type: 'post',
+        text: 'hi',
+      },
+    )
     assert.equal(await server.call('echo.nested.deeper'), 'deep')
     assert.deepEqual(await toArray(server.source('echo.count', [3])), [0, 1, 2])
     const status = (await server.call('status')) as Record<string, unknown>

@@ -56,7 +56,12 @@ const goodMsg = {
 }
 
 const cases: Array<[string, 'async' | 'source', string[][], unknown[][]]> = [
-  ['publish', 'async', [['string|msgContent']], [[{ type: 'post' }], [{}], [{ type: 3 }], [], [null], ['hi'], [5], [[1]]]],
+  [
+    'publish',
+    'async',
+    [['string|msgContent']],
+    [[{ type: 'post' }], [{}], [{ type: 3 }], [], [null], ['hi'], [5], [[1]]],
+  ],
   [
     'add',
     'async',
@@ -78,23 +83,63 @@ const cases: Array<[string, 'async' | 'source', string[][], unknown[][]]> = [
       [],
     ],
   ],
-  ['get', 'async', [['msgLink|number|object']], [[msgId], [`${msgId}?unbox=abc`], [3], [0], [{ id: 1 }], ['nope'], [true]]],
+  [
+    'get',
+    'async',
+    [['msgLink|number|object']],
+    [[msgId], [`${msgId}?unbox=abc`], [3], [0], [{ id: 1 }], ['nope'], [true]],
+  ],
   ['del', 'async', [['msgLink|feedId']], [[msgId], [feed], ['x'], []]],
   ['latestSequence', 'async', [['feedId']], [[feed], ['@x'], [], [12]]],
-  ['createLogStream', 'source', [['readStreamOpts?']], [[], [{}], [{ live: 'yes' }], [{ limit: '5' }], [{ keys: 1 }], ['str'], [{ reverse: {} }]]],
+  [
+    'createLogStream',
+    'source',
+    [['readStreamOpts?']],
+    [[], [{}], [{ live: 'yes' }], [{ limit: '5' }], [{ keys: 1 }], ['str'], [{ reverse: {} }]],
+  ],
   [
     'createHistoryStream',
     'source',
     [['createHistoryStreamOpts'], ['feedId', 'number?', 'boolean?']],
-    [[{ id: feed }], [{ id: feed, seq: 'x' }], [{ id: 'bad' }], [feed, 3], [feed, 'x'], [], [{ id: feed, live: 'y' }], [{ id: feed, limit: '1' }], [{ id: feed, values: 's' }]],
+    [
+      [{ id: feed }],
+      [{ id: feed, seq: 'x' }],
+      [{ id: 'bad' }],
+      [feed, 3],
+      [feed, 'x'],
+      [],
+      [{ id: feed, live: 'y' }],
+      [{ id: feed, limit: '1' }],
+      [{ id: feed, values: 's' }],
+    ],
   ],
-  ['createUserStream', 'source', [['createUserStreamOpts']], [[{ id: feed }], [{}], [{ id: feed, live: 's' }], []]],
-  ['messagesByType', 'source', [['string|messagesByTypeOpts']], [['post'], [{ type: 'post' }], [{}], [{ type: 3 }], [], [{ type: 'x', limit: 'a' }]]],
+  [
+    'createUserStream',
+    'source',
+    [['createUserStreamOpts']],
+    [[{ id: feed }], [{}], [{ id: feed, live: 's' }], []],
+  ],
+  [
+    'messagesByType',
+    'source',
+    [['string|messagesByTypeOpts']],
+    [['post'], [{ type: 'post' }], [{}], [{ type: 3 }], [], [{ type: 'x', limit: 'a' }]],
+  ],
   [
     'links',
     'source',
     [['linksOpts']],
-    [[{}], [{ source: feed }], [{ source: '@' }], [{ source: 'nope' }], [{ dest: 'x' }], [{ rel: 3 }], [{ live: 'x' }], [], ['str']],
+    [
+      [{}],
+      [{ source: feed }],
+      [{ source: '@' }],
+      [{ source: 'nope' }],
+      [{ dest: 'x' }],
+      [{ rel: 3 }],
+      [{ live: 'x' }],
+      [],
+      ['str'],
+    ],
   ],
 ]
 

@@ -6,8 +6,8 @@ import { createRequire } from 'node:module'
 import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
-import { parseSecretFile } from '@scuttlekit/ssb-keys'
 import type { Keys } from '@scuttlekit/ssb-keys'
+import { parseSecretFile } from '@scuttlekit/ssb-keys'
 
 const require = createRequire(import.meta.url)
 /** The reference CLI: `node_modules/ssb-server/bin.js`. */

@@ -26,9 +26,17 @@ export interface Help {
 
 const range = (what: string): Record<string, HelpArg> => ({
   gt: { type: what, description: `only results greater than this ${what}`, optional: true },
-  gte: { type: what, description: `only results greater than or equal to this ${what}`, optional: true },
+  gte: {
+    type: what,
+    description: `only results greater than or equal to this ${what}`,
+    optional: true,
+  },
   lt: { type: what, description: `only results less than this ${what}`, optional: true },
-  lte: { type: what, description: `only results less than or equal to this ${what}`, optional: true },
+  lte: {
+    type: what,
+    description: `only results less than or equal to this ${what}`,
+    optional: true,
+  },
   reverse: { type: 'boolean', description: 'newest first', optional: true },
   limit: { type: 'number', description: 'at most this many results', optional: true },
   live: { type: 'boolean', description: 'keep the stream open for new messages', optional: true },
