@@ -172,7 +172,7 @@ async function ourClient(server: Running): Promise<Calls> {
     publish: (content) => c.call('publish', content),
     history: async (id) => {
       let n = 0
-      for await (const _ of c.createHistoryStream({ id })) n++
+      for await (const _ of c.source('createHistoryStream', { id })) n++
       return n
     },
     close: () => c.close(),
