@@ -148,6 +148,25 @@ describe('npm ssb-client and the reference CLI against our server', () => {
     )
   })
 
+  test('npm ssb-client over our unix socket (noauth) has full rights', async () => {
+    const unixClient = await new Promise<RefClient>((resolve, reject) =>
+      ssbClient(
+        generateKeys(),
+        {
+          remote: `unix:${ours.path}/socket~noauth`,
+          caps: { shs: MAIN_NET_SHS },
+          path: ours.path,
+        },
+        (err, c) => (err ? reject(err) : resolve(c!)),
+      ),
+    )
+    try {
+      assert.deepEqual(await cb((c) => unixClient.whoami(c)), { id: ours.id })
+    } finally {
+      await cb<void>((c) => unixClient.close(c)).catch(() => {})
+    }
+  })
+
   test('the reference CLI (bin.js) talks to our server', async () => {
     const env = { ...process.env, HOME: ours.home }
     const flags = ['--host', '127.0.0.1', '--port', String(ours.port)]
