@@ -352,6 +352,7 @@ export async function connect(target: DialTarget, options: ConnectOptions): Prom
         appKey: options.appKey,
         serverKey: feedIdToBytes(route.key!)!,
         timeoutMs,
+        signal: options.signal,
       })
       return new RpcSession({
         stream: channel.stream,
@@ -362,6 +363,7 @@ export async function connect(target: DialTarget, options: ConnectOptions): Prom
       })
     } catch (err) {
       socket?.destroy()
+      if (options.signal?.aborted) throw options.signal.reason
       errors.push(err as Error)
     }
   }

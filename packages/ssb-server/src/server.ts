@@ -27,7 +27,13 @@ import {
   type ServerConfig,
   signCapOf,
 } from './config.js'
-import { MethodNotFoundError, PluginError, ServerClosedError } from './errors.js'
+import {
+  ListenError,
+  MethodNotFoundError,
+  PermissionDeniedError,
+  PluginError,
+  ServerClosedError,
+} from './errors.js'
 import { FULL_RIGHTS, isPermissions, PermissionSet } from './permissions.js'
 import {
   isMethodSpec,
@@ -153,7 +159,10 @@ export class SsbServer implements ServerHandle {
       const entryScope = a.scope ?? ['device', 'local', 'public']
       const scopes = typeof entryScope === 'string' ? [entryScope] : entryScope
       if (scope && !scopes.includes(scope)) continue
-      out.push(`net:${a.host}:${a.port}~shs:${key}`)
+      // a wildcard bind is reachable at the configured host, or on this device at localhost
+      const wildcard = a.host === '::' || a.host === '0.0.0.0' || a.host === ''
+      const host = wildcard ? (this.config.host ?? 'localhost') : a.host
+      out.push(`net:${host}:${a.port}~shs:${key}`)
     }
     return out.length ? out.join(';') : null
   }
@@ -173,7 +182,11 @@ export class SsbServer implements ServerHandle {
   readonly handle = (call: IncomingCall): unknown => {
     if (this.closing) throw new ServerClosedError()
     const perms = call.session.auth
-    if (!(perms instanceof PermissionSet)) throw new ServerClosedError()
+    if (!(perms instanceof PermissionSet)) {
+      throw new PermissionDeniedError(
+        `method:${call.name.join(',')} is not in list of allowed methods`,
+      )
+    }
     perms.check(call.name)
     const method = this.lookup(call.name)
     if (!method || !TYPE_OK[call.type].has(method.type)) {
@@ -277,15 +290,26 @@ export class SsbServer implements ServerHandle {
       const id = `${host}|${port}`
       if (seen.has(id)) continue
       seen.add(id)
-      this.listeners.push(
-        await listenNet({
-          ...common,
-          host,
-          port,
-          scope: entry.scope,
-          authorize: (remoteId) => this.authorize(remoteId),
-        }),
-      )
+      try {
+        this.listeners.push(
+          await listenNet({
+            ...common,
+            host,
+            port,
+            scope: entry.scope,
+            authorize: (remoteId) => this.authorize(remoteId),
+          }),
+        )
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code
+        const why =
+          code === 'EADDRINUSE'
+            ? 'the port is in use (is another server running?)'
+            : code === 'EADDRNOTAVAIL'
+              ? 'the host is not an address of this machine'
+              : (err as Error).message
+        throw new ListenError(`cannot listen on ${host ?? '*'}:${port}: ${why}`, { cause: err })
+      }
     }
     const wantsUnix = incoming ? Boolean(incoming.unix?.length) : true
     if (wantsUnix) {
@@ -425,7 +449,9 @@ export async function startServer(options: ServerOptions): Promise<SsbServer> {
       manifest: () => server.manifest(),
       authorize: async (id) => {
         const p = await server.authorize(id)
-        return p === false ? false : p.permissions
+        // secret-stack answers nothing for a peer that gets the anonymous rights
+        if (p === false) return false
+        return p === server.anonymousPermissions() ? undefined : p.permissions
       },
     }),
     dbPlugin({ status: () => server.status(), progress: () => server.progress() }),

@@ -283,6 +283,24 @@ describe('master keys and plugin authorization', () => {
     }
   })
 
+  test('a port in use is a ListenError naming it; an anonymous peer gets no auth answer', async () => {
+    const first = await startServer({ config: await tempConfig(), logger: quiet })
+    const port = portOf(first)
+    const config = await tempConfig({ port })
+    try {
+      assert.equal(await first.call('auth', [generateKeys().id]), undefined)
+      await assert.rejects(startServer({ config, logger: quiet }), {
+        name: 'ListenError',
+        message: `cannot listen on 127.0.0.1:${port}: the port is in use (is another server running?)`,
+      })
+      assert.deepEqual(await first.call('whoami'), { id: first.id })
+    } finally {
+      await first.close()
+      await rm(first.config.path, { recursive: true, force: true })
+      await rm(config.path, { recursive: true, force: true })
+    }
+  })
+
   test('a second server on the same directory fails fast and the first serves on', async () => {
     const config = await tempConfig()
     const first = await startServer({ config, logger: quiet })
