@@ -4,8 +4,9 @@
  * local user). Each connection becomes an {@link RpcSession}.
  *
  * A listener bounds what half-open connections can cost: handshakes time out, and at most
- * `maxPendingHandshakes` run at once (further sockets are closed at once), so a flood of
- * connections that never finish the handshake cannot exhaust memory or starve real peers.
+ * `maxPendingHandshakes` run at once (a new socket beyond that evicts the oldest handshake), so
+ * a flood of connections that never finish the handshake can neither exhaust memory nor keep
+ * real peers out.
  */
 
 import { chmod, lstat, unlink } from 'node:fs/promises'
@@ -56,7 +57,7 @@ export interface NetListenOptions extends ShsOptions {
    * message 4.
    */
   authorize?: (remoteId: FeedId) => unknown | Promise<unknown>
-  /** handshakes in progress at once (default 128); sockets beyond it are closed */
+  /** handshakes in progress at once (default 128); a socket beyond it evicts the oldest one */
   maxPendingHandshakes?: number
   /** a new authenticated connection */
   onSession?: (session: RpcSession) => void
@@ -131,9 +132,17 @@ export async function listenNet(options: NetListenOptions): Promise<RpcListener>
 
   const server = net.createServer({ noDelay: true }, (socket) => {
     socket.on('error', () => {}) // reported through the handshake or the session
-    if (closed || pending.size >= maxPending) {
+    if (closed) {
       socket.destroy()
       return
+    }
+    if (pending.size >= maxPending) {
+      // Evict the oldest handshake rather than refuse the newcomer: a real peer finishes in one
+      // round trip, so an attacker holding every slot with silent sockets would have to open
+      // `maxPending` new ones within that round trip to keep it out.
+      const oldest = pending.values().next().value as net.Socket
+      pending.delete(oldest)
+      oldest.destroy()
     }
     pending.add(socket)
     serverHandshake(socket, {
