@@ -57,6 +57,18 @@ export interface ServerHandle {
   sessions(): readonly RpcSession[]
   /** The server's multiserver address for a scope (`device`, `local`, `public`). */
   address(scope?: string): string | null
+  /**
+   * Dials a peer (`net:host:port~shs:<key>`). Every plugin's `onSession` sees the new session
+   * with `isClient` true; the peer gets anonymous rights on us.
+   */
+  connect(address: string): Promise<RpcSession>
+  /**
+   * Adds a check on every `createHistoryStream` a peer asks of us: `(feed, requester)` → false
+   * serves that peer nothing of that feed (ssb-replicate's block rule, `ssb-protocol.md` §7.1).
+   * Calls with full rights (our own key, master, unix socket) are not checked. Returns a
+   * function that removes the check.
+   */
+  guardHistory(check: (feed: FeedId, requester: FeedId) => boolean): () => void
 }
 
 /** A running plugin. */

@@ -101,6 +101,7 @@ export class SsbServer implements ServerHandle {
   private readonly listeners: RpcListener[] = []
   private readonly open = new Set<RpcSession>()
   private closing: Promise<void> | undefined
+  private readonly historyGuards = new Set<(feed: FeedId, requester: FeedId) => boolean>()
   db!: SsbDb
 
   constructor(
@@ -136,6 +137,17 @@ export class SsbServer implements ServerHandle {
       if (verdict !== undefined && isPermissions(verdict)) return new PermissionSet(verdict)
     }
     return this.anonymousSet
+  }
+
+  guardHistory(check: (feed: FeedId, requester: FeedId) => boolean): () => void {
+    this.historyGuards.add(check)
+    return () => this.historyGuards.delete(check)
+  }
+
+  /** Whether `requester` may read `feed` through createHistoryStream. */
+  historyAllowed(feed: FeedId, requester: FeedId): boolean {
+    for (const check of this.historyGuards) if (!check(feed, requester)) return false
+    return true
   }
 
   plugin<T = unknown>(name: string): T | undefined {
@@ -454,7 +466,15 @@ export async function startServer(options: ServerOptions): Promise<SsbServer> {
         return p === server.anonymousPermissions() ? undefined : p.permissions
       },
     }),
-    dbPlugin({ status: () => server.status(), progress: () => server.progress() }),
+    dbPlugin({
+      status: () => server.status(),
+      progress: () => server.progress(),
+      historyAllowed: (feed, call) => {
+        const perms = call.session.auth
+        if (perms instanceof PermissionSet && perms.permissions.allow === null) return true
+        return server.historyAllowed(feed, call.session.remoteId)
+      },
+    }),
     ...(options.plugins ?? []),
   ]
   await server.start(plugins, options.listen ?? true)

@@ -232,6 +232,35 @@ describe('a server with the core and one plugin', () => {
       assert.ok(hist.length >= 1)
     })
 
+    test('history guards: a refused requester gets an empty stream; full rights are not checked', async () => {
+      const anonId = anon.info.remoteId
+      // on the server side the anonymous peer is known by its key; find it among the sessions
+      const requesters: string[] = []
+      const remove = server.guardHistory((feed, requester) => {
+        requesters.push(requester)
+        return feed !== server.id
+      })
+      try {
+        assert.deepEqual(
+          await toArray(anon.source(['createHistoryStream'], [{ id: server.id }])),
+          [],
+        )
+        const other = generateKeys().id
+        assert.deepEqual(await toArray(anon.source(['createHistoryStream'], [{ id: other }])), [])
+        assert.equal(requesters.length, 2)
+        assert.notEqual(requesters[0], server.id)
+        const all = await toArray(master.source(['createHistoryStream'], [{ id: server.id }]))
+        assert.ok(all.length >= 1)
+        assert.equal(requesters.length, 2)
+      } finally {
+        remove()
+      }
+      assert.ok(anonId)
+      assert.ok(
+        (await toArray(anon.source(['createHistoryStream'], [{ id: server.id }]))).length >= 1,
+      )
+    })
+
     test('validation errors travel with their names', async () => {
       await assert.rejects(master.request(['latestSequence'], ['@x']), {
         name: 'ParamTypeError',

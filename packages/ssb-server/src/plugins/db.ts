@@ -5,16 +5,24 @@
  */
 
 import type { SsbDb } from '@scuttlekit/ssb-db'
+import type { FeedId } from '@scuttlekit/ssb-ref'
+import type { IncomingCall } from '@scuttlekit/ssb-rpc'
 import type { Plugin, PluginInstance } from '../plugin.js'
 import { validateArgs } from '../validators.js'
 import { VERSION } from '../version.js'
 import { dbHelp } from './help.js'
 
-/** Everything `status()` and `progress()` collect from the plugins, keyed by plugin name. */
+/** What the db plugin needs from the server that composes it. */
 export interface StatusSources {
+  /** `status()` of the whole server: the db's part and each plugin's, keyed by plugin name. */
   status(): Record<string, unknown>
+  /** `progress()` of the whole server. */
   progress(): Record<string, unknown>
+  /** Whether the caller may read `feed` through createHistoryStream (default: always). */
+  historyAllowed?(feed: FeedId, call: IncomingCall): boolean
 }
+
+async function* empty(): AsyncGenerator<never> {}
 
 function opts(args: readonly unknown[]): Record<string, unknown> {
   const o = args[0]
@@ -112,9 +120,12 @@ function dbMethods(db: SsbDb, sources: StatusSources) {
     },
     createHistoryStream: {
       type: 'source',
-      fn: (args: readonly unknown[]) => {
+      fn: (args: readonly unknown[], call: IncomingCall) => {
         validateArgs(args, ['createHistoryStreamOpts'], ['feedId', 'number?', 'boolean?'])
         const [a, seq, live] = args
+        const feed = (typeof a === 'string' ? a : (a as { id: string }).id) as FeedId
+        // a blocked requester gets an empty stream (ssb-replicate's rule, ssb-protocol.md §7.1)
+        if (sources.historyAllowed && !sources.historyAllowed(feed, call)) return empty()
         return typeof a === 'string'
           ? db.createHistoryStream(a, seq as number | undefined, live as boolean | undefined)
           : db.createHistoryStream(a as Parameters<SsbDb['createHistoryStream']>[0])
