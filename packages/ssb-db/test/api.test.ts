@@ -241,7 +241,10 @@ describe('createLogStream', () => {
       })()
       const streams: Promise<unknown[]>[] = []
       while (writing) {
-        streams.push(take(db.createLogStream({ live: true, values: false, sync: false }), n))
+        // generous: on a loaded machine the 150 durable writes alone can take seconds
+        streams.push(
+          take(db.createLogStream({ live: true, values: false, sync: false }), n, 60_000),
+        )
         await new Promise((r) => setImmediate(r))
       }
       await writer
