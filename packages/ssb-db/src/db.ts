@@ -13,11 +13,14 @@ import {
   type KVT,
   type MsgValue,
   monotonicTimestamp,
+  prepare,
+  resolveHmacKey,
   ValidationError,
   type Verdict,
   type VerifyPool,
   validateBatch,
   validateMessage,
+  verifyPrepared,
 } from '@scuttlekit/ssb-validate'
 import { ClassicLevel } from 'classic-level'
 import {
@@ -631,12 +634,25 @@ export class SsbDb {
         committed.catch(() => {})
         results[i] = committed
       } else {
-        if (v.error instanceof ForkError && isFeedId(author)) forkedNow.add(author)
+        // ssb-validate reports a fork before it looks at the signature; only the author can fork
+        // a feed, so a "fork" that is not validly signed must not disable the feed for good
+        if (v.error instanceof ForkError && isFeedId(author) && this.signedByAuthor(msgs[i])) {
+          forkedNow.add(author)
+        }
         results[i] = v.error
       }
     }
     for (const feed of forkedNow) await this.markForked(feed)
     return results
+  }
+
+  /** Whether a message's signature is its author's (every stateless check passing too). */
+  private signedByAuthor(msg: unknown): boolean {
+    const hmac = resolveHmacKey(this.hmacKey)
+    if (hmac instanceof Error) return false
+    const prepared = prepare(msg, hmac)
+    if (prepared.pre || prepared.post || prepared.curve || !prepared.signature) return false
+    return verifyPrepared(prepared)
   }
 
   private async markForked(feed: FeedId): Promise<void> {

@@ -380,6 +380,31 @@ describe('add', () => {
     })
   })
 
+  test('a forged fork (not signed by the author) is refused without marking the feed', async () => {
+    await withDb(async ({ db }) => {
+      const alice = generateKeys()
+      const mallory = generateKeys()
+      const a = makeFeed(alice, 3)
+      await db.add(a.msgs[0])
+      await db.add(a.msgs[1])
+      // sequence 3 chaining on message 1: a fork, but signed by someone else
+      const forged = makeFeed(mallory, 2, { from: stateAfter(a, 0) }).msgs[1] as unknown as Record<
+        string,
+        unknown
+      >
+      const lying = { ...forged, author: alice.id }
+      for (const attempt of [() => db.add(lying), async () => (await db.addBatch([lying]))[0]]) {
+        await attempt().catch(() => {})
+        assert.equal(db.isForked(alice.id), false)
+      }
+      // a batch big enough for the parallel path too
+      await db.addBatch(Array.from({ length: 20 }, () => lying))
+      assert.equal(db.isForked(alice.id), false)
+      await db.add(a.msgs[2])
+      assert.equal(await db.latestSequence(alice.id), 3)
+    })
+  })
+
   test('a fork found by addBatch marks the feed and refuses the rest of the batch', async () => {
     await withDb(async ({ db }) => {
       const alice = generateKeys()
