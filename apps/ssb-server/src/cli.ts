@@ -16,6 +16,7 @@ import { pinoLevel, type SsbServer, startServer } from '@scuttlekit/ssb-server'
 import { pino } from 'pino'
 import { type CommandLine, parseCommandLine } from './args.js'
 import { formatItem, formatResult, type OutputMode } from './output.js'
+import { defaultPlugins } from './plugins.js'
 import { watchProgress } from './progress.js'
 import { deepUsage, helpAt, isHelpCommand, isHelpGroup, quickUsage } from './usage.js'
 
@@ -126,7 +127,7 @@ async function runStart(cl: CommandLine, io: CliIo): Promise<number> {
   const logger = pino({ level: pinoLevel(level), base: undefined }, io.stderr)
   let server: SsbServer
   try {
-    server = await startServer({ config, logger })
+    server = await startServer({ config, logger, plugins: defaultPlugins() })
   } catch (err) {
     if (asError(err).name === 'DatabaseLockedError') {
       io.stderr.write(

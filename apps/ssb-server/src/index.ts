@@ -23,5 +23,6 @@ export {
 } from './args.js'
 export { type CliIo, EXIT_INTERRUPTED, main, USAGE_ERROR_NAMES, VERSION } from './cli.js'
 export { formatItem, formatResult, type OutputMode, PRETTY } from './output.js'
+export { defaultPlugins, hopsToReplication } from './plugins.js'
 export { progressLine, progressRatio, watchProgress } from './progress.js'
 export { deepUsage, type HelpArgument, type HelpNode, helpAt, quickUsage } from './usage.js'
