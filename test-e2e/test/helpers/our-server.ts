@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createSecretFileSync, type Keys } from '@scuttlekit/ssb-keys'
-import { type ServerConfig, type SsbServer, startServer } from '@scuttlekit/ssb-server'
+import { type Plugin, type ServerConfig, type SsbServer, startServer } from '@scuttlekit/ssb-server'
 import { pino } from 'pino'
 import { freePort } from './reference-server.js'
 
@@ -23,7 +23,10 @@ export interface OurServer {
   stop(): Promise<void>
 }
 
-export async function startOurServer(extra: Partial<ServerConfig> = {}): Promise<OurServer> {
+export async function startOurServer(
+  extra: Partial<ServerConfig> = {},
+  plugins: Plugin[] = [],
+): Promise<OurServer> {
   const home = await mkdtemp(join(tmpdir(), 'our-ssb-home-'))
   const path = join(home, '.ssb')
   await mkdir(path, { recursive: true })
@@ -44,7 +47,7 @@ export async function startOurServer(extra: Partial<ServerConfig> = {}): Promise
     timers: { handshake: 5000 },
     ...extra,
   }
-  const server = await startServer({ config, logger: pino({ level: 'silent' }) })
+  const server = await startServer({ config, plugins, logger: pino({ level: 'silent' }) })
   const key = keys.id.slice(1, -'.ed25519'.length)
   return {
     server,
