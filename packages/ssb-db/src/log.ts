@@ -372,7 +372,9 @@ export class LogReader {
       rel = 0
     }
     let length = recordAt(this.buf, rel, this.limit)
-    if (length === 0 && this.limit > rel + RECORD_HEADER) {
+    // 0: the header is in the window (checked above) but the payload runs past its end, also
+    // when the header ends exactly at the window's end
+    if (length === 0) {
       this.fill(offset, RECORD_HEADER + this.buf.readUInt32LE(rel + 4))
       rel = 0
       length = recordAt(this.buf, 0, this.limit)
