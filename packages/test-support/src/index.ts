@@ -1,0 +1,145 @@
+/**
+ * @packageDocumentation
+ * Test helpers shared by the workspaces (private, never published): the real `ssb-server` 16
+ * from npm as a child process, and free ports on 127.0.0.1.
+ */
+
+import { type ChildProcess, spawn } from 'node:child_process'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { createRequire } from 'node:module'
+import net from 'node:net'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import type { Keys } from '@scuttlekit/ssb-keys'
+import { parseSecretFile } from '@scuttlekit/ssb-keys'
+
+const require = createRequire(import.meta.url)
+/** The reference CLI: `node_modules/ssb-server/bin.js`. */
+export const REFERENCE_BIN = join(dirname(require.resolve('ssb-server/package.json')), 'bin.js')
+
+/** A free TCP port on 127.0.0.1 (bound and released). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer()
+    s.once('error', reject)
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as net.AddressInfo
+      s.close(() => resolve(port))
+    })
+  })
+}
+
+export interface ReferenceServer {
+  /** `@<key>.ed25519` */
+  id: string
+  keys: Keys
+  port: number
+  /** the ws port it was given (it listens there too) */
+  wsPort: number
+  path: string
+  home: string
+  /** `net:127.0.0.1:<port>~shs:<key>` */
+  address: string
+  /** Environment for running the reference CLI against this server. */
+  env: NodeJS.ProcessEnv
+  /** Everything the server printed so far. */
+  output(): string
+  child: ChildProcess
+  stop(): Promise<void>
+}
+
+function waitForPort(port: number, deadline: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const attempt = () => {
+      const s = net.connect({ host: '127.0.0.1', port })
+      s.once('connect', () => {
+        s.destroy()
+        resolve()
+      })
+      s.once('error', () => {
+        s.destroy()
+        if (Date.now() > deadline) reject(new Error(`reference server did not listen on ${port}`))
+        else setTimeout(attempt, 100)
+      })
+    }
+    attempt()
+  })
+}
+
+/**
+ * Starts `ssb-server start` with `--host 127.0.0.1 --port <free>` and a ws port, logging at
+ * `info` so that a failure can be read from {@link ReferenceServer.output}.
+ */
+export async function startReferenceServer(
+  extraArgs: string[] = [],
+  existing?: { path: string; home: string },
+): Promise<ReferenceServer> {
+  const home = existing?.home ?? (await mkdtemp(join(tmpdir(), 'ref-ssb-home-')))
+  const path = existing?.path ?? join(home, '.ssb')
+  const port = await freePort()
+  const wsPort = await freePort()
+  const env = { ...process.env, HOME: home, ssb_appname: 'ssb' }
+  const args = [
+    REFERENCE_BIN,
+    'start',
+    '--path',
+    path,
+    '--host',
+    '127.0.0.1',
+    '--port',
+    String(port),
+    '--ws.port',
+    String(wsPort),
+    '--logging.level',
+    'info',
+    ...extraArgs,
+  ]
+  const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] })
+  let out = ''
+  child.stdout!.on('data', (d) => {
+    out += d
+  })
+  child.stderr!.on('data', (d) => {
+    out += d
+  })
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+  try {
+    await Promise.race([
+      waitForPort(port, Date.now() + 30_000),
+      exited.then(() => {
+        throw new Error(`reference server exited:\n${out}`)
+      }),
+    ])
+  } catch (err) {
+    child.kill('SIGKILL')
+    throw err
+  }
+  const keys = parseSecretFile(await readFile(join(path, 'secret'), 'utf8'))
+  const key = keys.id.slice(1, -'.ed25519'.length)
+  return {
+    id: keys.id,
+    keys,
+    port,
+    wsPort,
+    path,
+    home,
+    address: `net:127.0.0.1:${port}~shs:${key}`,
+    env: {
+      ...env,
+      ssb_host: '127.0.0.1',
+      ssb_port: String(port),
+      ssb_path: path,
+    },
+    output: () => out,
+    child,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGINT')
+        const t = setTimeout(() => child.kill('SIGKILL'), 5000)
+        await exited
+        clearTimeout(t)
+      }
+      if (!existing) await rm(home, { recursive: true, force: true })
+    },
+  }
+}
