@@ -1,12 +1,13 @@
 /**
- * The plugins `ssb-server start` runs besides the core: the follow graph, legacy replication and
- * the gossip scheduler, in the order their hooks need (friends first, so that its `authorize`
+ * The plugins `ssb-server start` runs besides the core: the follow graph, legacy replication,
+ * the gossip scheduler and pub invites, in the order their hooks need (friends first, so that its `authorize`
  * refuses blocked peers before anyone else is asked), and the glue that makes the follow graph
  * decide what is replicated, as ssb-friends drives `replicate.request` in ssb-server 16.
  */
 
 import { type FriendsApi, friendsPlugin } from '@scuttlekit/ssb-friends'
 import { gossipPlugin } from '@scuttlekit/ssb-gossip'
+import { invitePlugin } from '@scuttlekit/ssb-invite'
 import type { FeedId } from '@scuttlekit/ssb-ref'
 import { type ReplicateApi, replicatePlugin } from '@scuttlekit/ssb-replicate'
 import type { Plugin } from '@scuttlekit/ssb-server'
@@ -38,5 +39,5 @@ export function hopsToReplication(): Plugin {
 
 /** The default plugins of `ssb-server start`, in start order. */
 export function defaultPlugins(): Plugin[] {
-  return [friendsPlugin(), replicatePlugin(), gossipPlugin(), hopsToReplication()]
+  return [friendsPlugin(), replicatePlugin(), gossipPlugin(), invitePlugin(), hopsToReplication()]
 }
