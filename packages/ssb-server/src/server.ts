@@ -469,11 +469,12 @@ export async function startServer(options: ServerOptions): Promise<SsbServer> {
     dbPlugin({
       status: () => server.status(),
       progress: () => server.progress(),
-      historyAllowed: (feed, call) => {
+      historyPolicy: (feed, call) => {
         const perms = call.session.auth
-        if (perms instanceof PermissionSet && perms.permissions.allow === null) return true
-        return server.historyAllowed(feed, call.session.remoteId)
+        if (perms instanceof PermissionSet && perms.permissions.allow === null) return 'all'
+        return server.historyAllowed(feed, call.session.remoteId) ? 'checked' : 'none'
       },
+      historyAllowedNow: (feed, requester) => server.historyAllowed(feed, requester),
     }),
     ...(options.plugins ?? []),
   ]

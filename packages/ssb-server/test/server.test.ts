@@ -261,6 +261,56 @@ describe('a server with the core and one plugin', () => {
       )
     })
 
+    test("a peer's history stream stops before the author's block of it, old or live", async () => {
+      // the server knows the anonymous peer by the key it proved; find it among its sessions
+      const peerIds = server
+        .sessions()
+        .map((s) => s.info.remoteId)
+        .filter((id) => id !== server.id)
+      assert.equal(peerIds.length, 1)
+      const peer = peerIds[0]!
+      const before = await server.db.latestSequence(server.id).catch(() => 0)
+      // live: the stream is open when the block is published
+      const items: Array<{ sequence: number }> = []
+      const live = (async () => {
+        for await (const v of anon.source(
+          ['createHistoryStream'],
+          [{ id: server.id, seq: before + 1, live: true, keys: false }],
+        )) {
+          items.push(v as { sequence: number })
+        }
+      })()
+      // what a follow-graph plugin does: the block takes effect when it is committed
+      const blocked = new Set<string>()
+      const removeGuard = server.guardHistory((_feed, requester) => !blocked.has(requester))
+      await server.call('publish', [{ type: 'post', text: 'still for everyone' }])
+      blocked.add(peer)
+      await server.call('publish', [{ type: 'contact', contact: peer, blocking: true }])
+      await server.call('publish', [{ type: 'post', text: 'after the block' }])
+      // ended by the server before the block (a stream that goes on would time out here)
+      const ended = await Promise.race([
+        live.then(() => true),
+        new Promise<boolean>((r) => setTimeout(() => r(false), 5000).unref()),
+      ])
+      assert.ok(ended, 'the live stream ended at the block')
+      assert.deepEqual(
+        items.map((m) => m.sequence),
+        [before + 1],
+      )
+      // while the block holds a new stream is refused outright; once it is revoked, the old
+      // block message is served like any other (the reference would stop before it for ever)
+      assert.deepEqual(await toArray(anon.source(['createHistoryStream'], [{ id: server.id }])), [])
+      blocked.delete(peer)
+      removeGuard()
+      const old = (await toArray(
+        anon.source(['createHistoryStream'], [{ id: server.id, keys: false }]),
+      )) as Array<{ sequence: number }>
+      assert.equal(old.at(-1)!.sequence, before + 3)
+      // full rights see everything
+      const all = await toArray(master.source(['createHistoryStream'], [{ id: server.id }]))
+      assert.equal(all.length, before + 3)
+    })
+
     test('validation errors travel with their names', async () => {
       await assert.rejects(master.request(['latestSequence'], ['@x']), {
         name: 'ParamTypeError',

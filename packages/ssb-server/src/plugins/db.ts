@@ -18,11 +18,55 @@ export interface StatusSources {
   status(): Record<string, unknown>
   /** `progress()` of the whole server. */
   progress(): Record<string, unknown>
-  /** Whether the caller may read `feed` through createHistoryStream (default: always). */
-  historyAllowed?(feed: FeedId, call: IncomingCall): boolean
+  /**
+   * How `feed` is served to the caller of createHistoryStream: `all` (full rights: unchecked),
+   * `none` (the requester is blocked: an empty stream) or `checked` (a peer: the stream stops
+   * at the author's block of the requester while that block holds). Default `all`.
+   */
+  historyPolicy?(feed: FeedId, call: IncomingCall): 'all' | 'none' | 'checked'
+  /** Whether `feed` may still be served to `requester` (asked when a block message comes by). */
+  historyAllowedNow?(feed: FeedId, requester: FeedId): boolean
 }
 
 async function* empty(): AsyncGenerator<never> {}
+
+/** Whether a stream item (a record or a bare value) is `feed`'s block or flag of `requester`. */
+function isBlockOf(item: unknown, feed: FeedId, requester: FeedId): boolean {
+  if (typeof item !== 'object' || item === null) return false
+  const kvt = item as { key?: unknown; value?: unknown }
+  const value = (typeof kvt.key === 'string' && kvt.value ? kvt.value : item) as {
+    author?: unknown
+    content?: unknown
+  }
+  const c = value.content as Record<string, unknown> | null | undefined
+  return (
+    typeof c === 'object' &&
+    c !== null &&
+    c.type === 'contact' &&
+    c.contact === requester &&
+    Boolean(c.blocking || c.flagged) &&
+    value.author === feed
+  )
+}
+
+/**
+ * Ends a history stream served to a peer just before the author's message that blocks (or flags)
+ * that peer, as ssb-replicate does (`ssb-protocol.md` §7.1), but only while the block holds. The
+ * reference stops at any such message, even one the author has since taken back, so a peer
+ * once blocked can never again replicate past it from that server; here an old, revoked block
+ * is served like any other message.
+ */
+async function* untilBlocked(
+  source: AsyncIterable<unknown>,
+  feed: FeedId,
+  requester: FeedId,
+  allowedNow: (feed: FeedId, requester: FeedId) => boolean,
+): AsyncGenerator<unknown> {
+  for await (const item of source) {
+    if (isBlockOf(item, feed, requester) && !allowedNow(feed, requester)) return
+    yield item
+  }
+}
 
 function opts(args: readonly unknown[]): Record<string, unknown> {
   const o = args[0]
@@ -125,10 +169,15 @@ function dbMethods(db: SsbDb, sources: StatusSources) {
         const [a, seq, live] = args
         const feed = (typeof a === 'string' ? a : (a as { id: string }).id) as FeedId
         // a blocked requester gets an empty stream (ssb-replicate's rule, ssb-protocol.md §7.1)
-        if (sources.historyAllowed && !sources.historyAllowed(feed, call)) return empty()
-        return typeof a === 'string'
-          ? db.createHistoryStream(a, seq as number | undefined, live as boolean | undefined)
-          : db.createHistoryStream(a as Parameters<SsbDb['createHistoryStream']>[0])
+        const policy = sources.historyPolicy?.(feed, call) ?? 'all'
+        if (policy === 'none') return empty()
+        const stream =
+          typeof a === 'string'
+            ? db.createHistoryStream(a, seq as number | undefined, live as boolean | undefined)
+            : db.createHistoryStream(a as Parameters<SsbDb['createHistoryStream']>[0])
+        if (policy === 'all') return stream
+        const allowedNow = sources.historyAllowedNow ?? (() => false)
+        return untilBlocked(stream, feed, call.session.remoteId, allowedNow)
       },
     },
     createUserStream: {
