@@ -14,13 +14,13 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
 import { connectClient, type SsbClient } from '@scuttlekit/ssb-client'
 import { type Keys, parseSecretFile } from '@scuttlekit/ssb-keys'
+import { freePort, waitForPort } from '@scuttlekit/test-support'
 import { fmtRate, printTable, rate } from './lib/measure.js'
 
 const SIZES = (process.env.BENCH_REPLICATE_N ?? '10000,50000').split(',').map(Number)
@@ -42,35 +42,6 @@ interface Node {
   client: SsbClient
   address: string
   stop(keep?: boolean): Promise<void>
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo
-      s.close(() => resolve(port))
-    })
-  })
-}
-
-async function waitForPort(port: number, child: ChildProcess, log: () => string) {
-  const deadline = Date.now() + 60_000
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`server exited:\n${log()}`)
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = net.connect({ host: '127.0.0.1', port })
-      s.once('connect', () => {
-        s.destroy()
-        resolve(true)
-      })
-      s.once('error', () => resolve(false))
-    })
-    if (ok) return
-    if (Date.now() > deadline) throw new Error(`no server on ${port}:\n${log()}`)
-    await new Promise((r) => setTimeout(r, 50))
-  }
 }
 
 async function startNode(side: Side, home?: string): Promise<Node> {
@@ -95,7 +66,7 @@ async function startNode(side: Side, home?: string): Promise<Node> {
   child.stderr!.on('data', (d) => {
     out += d
   })
-  await waitForPort(port, child, () => out)
+  await waitForPort(port, 60_000, child, () => out)
   const keys = parseSecretFile(readFileSync(join(path, 'secret'), 'utf8'))
   const address = `net:127.0.0.1:${port}~shs:${keys.public.replace('.ed25519', '')}`
   const client = await connectClient({

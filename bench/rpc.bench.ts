@@ -12,16 +12,16 @@
  *
  *   npm run build && npm run bench:rpc --workspace bench
  */
-import { type ChildProcess, spawn } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { createRequire } from 'node:module'
-import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
 import { connectClient } from '@scuttlekit/ssb-client'
 import { type Keys, parseSecretFile } from '@scuttlekit/ssb-keys'
+import { freePort, waitForPort } from '@scuttlekit/test-support'
 import { fmtRate, printTable, rate } from './lib/measure.js'
 
 const require = createRequire(import.meta.url)
@@ -45,37 +45,6 @@ interface Running {
   stop(): Promise<void>
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo
-      s.close(() => resolve(port))
-    })
-  })
-}
-
-function waitForPort(port: number, child: ChildProcess, log: () => string): Promise<void> {
-  const deadline = Date.now() + 30_000
-  return new Promise((resolve, reject) => {
-    const attempt = () => {
-      if (child.exitCode !== null) return reject(new Error(`server exited:\n${log()}`))
-      const s = net.connect({ host: '127.0.0.1', port })
-      s.once('connect', () => {
-        s.destroy()
-        resolve()
-      })
-      s.once('error', () => {
-        s.destroy()
-        if (Date.now() > deadline) reject(new Error(`no server on ${port}:\n${log()}`))
-        else setTimeout(attempt, 50)
-      })
-    }
-    attempt()
-  })
-}
-
 async function startServer(side: Server): Promise<Running> {
   const home = mkdtempSync(join(tmpdir(), `rpc-bench-${side}-`))
   const path = join(home, '.ssb')
@@ -94,7 +63,7 @@ async function startServer(side: Server): Promise<Running> {
   child.stderr!.on('data', (d) => {
     out += d
   })
-  await waitForPort(port, child, () => out)
+  await waitForPort(port, 30_000, child, () => out)
   const keys = parseSecretFile(readFileSync(join(path, 'secret'), 'utf8'))
   return {
     port,

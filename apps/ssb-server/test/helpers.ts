@@ -1,7 +1,6 @@
 /** Test helpers: in-memory stdio for `main`, temp dirs, free ports. */
 
 import { mkdtemp, rm } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { PassThrough, Readable, Writable } from 'node:stream'
@@ -80,12 +79,5 @@ export async function tempDir(): Promise<{ dir: string; cleanup: () => Promise<v
   return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) }
 }
 
-/** A TCP port nobody listens on right now (bound on 127.0.0.1:0, then released). */
-export async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const address = server.address()
-  await new Promise<void>((resolve) => server.close(() => resolve()))
-  if (address === null || typeof address === 'string') throw new Error('no port')
-  return address.port
-}
+/** A TCP port nobody listens on right now. */
+export { freePort } from '@scuttlekit/test-support'

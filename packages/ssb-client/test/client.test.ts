@@ -1,26 +1,15 @@
 import assert from 'node:assert/strict'
 import { mkdtemp, rm } from 'node:fs/promises'
-import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { connectClient, defaultRemote, ServerNotRunningError } from '@scuttlekit/ssb-client'
 import { generateKeys } from '@scuttlekit/ssb-keys'
 import { type ServerConfig, type SsbServer, startServer } from '@scuttlekit/ssb-server'
+import { freePort } from '@scuttlekit/test-support'
 import { pino } from 'pino'
 
 const SHS = '1KHLiKZvAvjbY1ziZEHMXawbCEIM6qwjCDm3VYRan/s='
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo
-      s.close(() => resolve(port))
-    })
-  })
-}
 
 async function toArray<T>(it: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = []

@@ -11,6 +11,7 @@ import type { FeedId } from '@scuttlekit/ssb-ref'
 import {
   connect,
   type IncomingCall,
+  type ListenerAddress,
   listenNet,
   listenUnix,
   type Manifest,
@@ -158,12 +159,22 @@ export class SsbServer implements ServerHandle {
     return [...this.open]
   }
 
+  /** Where the server listens: each TCP listener (host, bound port, scopes) and the unix socket. */
+  listening(): ListenerAddress[] {
+    return this.listeners.map((l) => l.address())
+  }
+
+  /** The bound port of the first TCP listener (useful with `port: 0`). */
+  get port(): number | undefined {
+    for (const a of this.listening()) if (a.transport === 'net') return a.port
+    return undefined
+  }
+
   /** The addresses we listen on for a scope, `;`-joined as multiserver prints them. */
   address(scope?: string): string | null {
     const key = publicKeyOf(this.keys).toString('base64')
     const out: string[] = []
-    for (const l of this.listeners) {
-      const a = l.address()
+    for (const a of this.listening()) {
       if (a.transport === 'unix') {
         if (!scope || scope === 'device') out.push(`unix:${a.path}~noauth`)
         continue

@@ -37,14 +37,6 @@ async function toArray<T>(it: AsyncIterable<T>): Promise<T[]> {
   return out
 }
 
-function portOf(server: SsbServer): number {
-  const addr = server
-    .address('device')!
-    .split(';')
-    .find((a) => a.startsWith('net:'))!
-  return Number(addr.split('~')[0]!.split(':').at(-1))
-}
-
 const echoPlugin: Plugin = {
   name: 'echo',
   anonymous: ['open'],
@@ -86,7 +78,7 @@ describe('a server with the core and one plugin', () => {
   before(async () => {
     config = await tempConfig()
     server = await startServer({ config, plugins: [echoPlugin], logger: quiet })
-    port = portOf(server)
+    port = server.port!
   })
   after(async () => {
     await server.close()
@@ -349,7 +341,7 @@ describe('master keys and plugin authorization', () => {
     }
     const server = await startServer({ config, plugins: [guard], logger: quiet })
     try {
-      const address = `net:127.0.0.1:${portOf(server)}~shs:${server.id.slice(1, -8)}`
+      const address = `net:127.0.0.1:${server.port!}~shs:${server.id.slice(1, -8)}`
       const rpc = await connect(address, { keys: masterKeys, appKey })
       assert.deepEqual(await rpc.request(['whoami'], []), { id: server.id })
       await rpc.close()
@@ -364,7 +356,7 @@ describe('master keys and plugin authorization', () => {
 
   test('a port in use is a ListenError naming it; an anonymous peer gets no auth answer', async () => {
     const first = await startServer({ config: await tempConfig(), logger: quiet })
-    const port = portOf(first)
+    const port = first.port!
     const config = await tempConfig({ port })
     try {
       assert.equal(await first.call('auth', [generateKeys().id]), undefined)

@@ -48,9 +48,24 @@ export interface ReferenceServer {
   stop(): Promise<void>
 }
 
-function waitForPort(port: number, deadline: number): Promise<void> {
+/**
+ * Resolves once something accepts TCP connections on 127.0.0.1:`port`; rejects after
+ * `timeoutMs`, or as soon as `child` (the process that should listen) has exited, with `log()`
+ * (what it printed) in the message.
+ */
+export function waitForPort(
+  port: number,
+  timeoutMs: number,
+  child?: ChildProcess,
+  log: () => string = () => '',
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs
   return new Promise((resolve, reject) => {
     const attempt = () => {
+      if (child && (child.exitCode !== null || child.signalCode !== null)) {
+        reject(new Error(`the server exited before listening on ${port}:\n${log()}`))
+        return
+      }
       const s = net.connect({ host: '127.0.0.1', port })
       s.once('connect', () => {
         s.destroy()
@@ -58,8 +73,8 @@ function waitForPort(port: number, deadline: number): Promise<void> {
       })
       s.once('error', () => {
         s.destroy()
-        if (Date.now() > deadline) reject(new Error(`reference server did not listen on ${port}`))
-        else setTimeout(attempt, 100)
+        if (Date.now() > deadline) reject(new Error(`nothing listens on ${port}:\n${log()}`))
+        else setTimeout(attempt, 50)
       })
     }
     attempt()
@@ -105,7 +120,7 @@ export async function startReferenceServer(
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
   try {
     await Promise.race([
-      waitForPort(port, Date.now() + 30_000),
+      waitForPort(port, 30_000),
       exited.then(() => {
         throw new Error(`reference server exited:\n${out}`)
       }),

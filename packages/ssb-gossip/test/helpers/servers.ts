@@ -38,14 +38,6 @@ export interface TestNode {
   destroy(): Promise<void>
 }
 
-export function portOf(server: SsbServer): number {
-  const addr = server
-    .address('device')!
-    .split(';')
-    .find((a) => a.startsWith('net:'))!
-  return Number(addr.split('~')[0]!.split(':').at(-1))
-}
-
 export function keyOf(keys: Keys): string {
   return keys.id.slice(1, -'.ed25519'.length)
 }
@@ -84,7 +76,7 @@ export async function startNode(opts: NodeOptions = {}): Promise<TestNode> {
     ],
     logger: pino({ level: 'silent' }),
   })
-  const port = portOf(server)
+  const port = server.port!
   let stopped: Promise<void> | undefined
   const stop = () => {
     stopped ??= server.close()

@@ -24,14 +24,6 @@ export interface TestNode {
   destroy(): Promise<void>
 }
 
-export function portOf(server: SsbServer): number {
-  const addr = server
-    .address('device')!
-    .split(';')
-    .find((a) => a.startsWith('net:'))!
-  return Number(addr.split('~')[0]!.split(':').at(-1))
-}
-
 export interface NodeOptions {
   config?: Record<string, unknown>
   path?: string
@@ -67,7 +59,7 @@ export async function startNode(opts: NodeOptions = {}): Promise<TestNode> {
     id: server.id,
     keys,
     path,
-    port: portOf(server),
+    port: server.port!,
     config,
     stop,
     async destroy() {

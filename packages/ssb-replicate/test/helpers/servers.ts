@@ -55,7 +55,7 @@ export async function startOurs(options: StartOptions = {}): Promise<Ours> {
     logger: options.logger ?? pino({ level: 'silent' }),
   })
   const address = server.address('device')!
-  const port = Number(/^net:[^:]+:(\d+)~/.exec(address)![1])
+  const port = server.port!
   return {
     server,
     api: server.plugin<ReplicateApi>('replicate')!,
