@@ -5,7 +5,7 @@
 
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
-import { loadConfig } from '@scuttlekit/ssb-config'
+import { loadConfig, MAIN_NET_CAPS } from '@scuttlekit/ssb-config'
 import type { Keys } from '@scuttlekit/ssb-keys'
 import { publicKeyOf } from '@scuttlekit/ssb-keys'
 import type { FeedId, MsgId } from '@scuttlekit/ssb-ref'
@@ -48,8 +48,6 @@ export interface ClientOptions {
   /** Handshake timeout; default `timers.handshake`, else 3000 ms as ssb-client. */
   timeoutMs?: number
 }
-
-const MAIN_NET_SHS = '1KHLiKZvAvjbY1ziZEHMXawbCEIM6qwjCDm3VYRan/s='
 
 /** A stream item of the log, feed, history and user streams with default options. */
 export interface KVT {
@@ -200,7 +198,7 @@ export async function connectClient(options: ClientOptions = {}): Promise<SsbCli
   const config = options.config ?? (loadConfig() as unknown as ClientConfig)
   const keys = options.keys ?? config.keys
   const remote = options.remote ?? defaultRemote(config, keys)
-  const appKey = Buffer.from(config.caps?.shs ?? config.appKey ?? MAIN_NET_SHS, 'base64')
+  const appKey = Buffer.from(config.caps?.shs ?? config.appKey ?? MAIN_NET_CAPS.shs, 'base64')
   const timeoutMs =
     options.timeoutMs ??
     (config.timeout && config.timeout > 0 ? config.timeout : config.timers?.handshake || 3000)

@@ -3,6 +3,7 @@
  * files, `ssb_*` variables and flags; tests and embedders may build one by hand.
  */
 
+import { MAIN_NET_CAPS } from '@scuttlekit/ssb-config'
 import type { Keys } from '@scuttlekit/ssb-keys'
 
 /** One incoming or outgoing transport entry (`connections.incoming.net[0]`). */
@@ -40,7 +41,7 @@ export interface ServerConfig {
 }
 
 /** The main network's secret-handshake key (`ssb-protocol.md` §3.1). */
-export const MAIN_NET_SHS = '1KHLiKZvAvjbY1ziZEHMXawbCEIM6qwjCDm3VYRan/s='
+export const MAIN_NET_SHS: string = MAIN_NET_CAPS.shs
 
 /** The 32-byte network key of a configuration. */
 export function appKeyOf(config: ServerConfig): Buffer {
