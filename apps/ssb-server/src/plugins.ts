@@ -1,10 +1,11 @@
 /**
  * The plugins `ssb-server start` runs besides the core: the follow graph, legacy replication,
- * the gossip scheduler and pub invites, in the order their hooks need (friends first, so that its `authorize`
+ * the gossip scheduler, pub invites and blobs, in the order their hooks need (friends first, so that its `authorize`
  * refuses blocked peers before anyone else is asked), and the glue that makes the follow graph
  * decide what is replicated, as ssb-friends drives `replicate.request` in ssb-server 16.
  */
 
+import { blobsPlugin } from '@scuttlekit/ssb-blobs'
 import { type FriendsApi, friendsPlugin } from '@scuttlekit/ssb-friends'
 import { gossipPlugin } from '@scuttlekit/ssb-gossip'
 import { invitePlugin } from '@scuttlekit/ssb-invite'
@@ -39,5 +40,12 @@ export function hopsToReplication(): Plugin {
 
 /** The default plugins of `ssb-server start`, in start order. */
 export function defaultPlugins(): Plugin[] {
-  return [friendsPlugin(), replicatePlugin(), gossipPlugin(), invitePlugin(), hopsToReplication()]
+  return [
+    friendsPlugin(),
+    replicatePlugin(),
+    gossipPlugin(),
+    invitePlugin(),
+    blobsPlugin(),
+    hopsToReplication(),
+  ]
 }
