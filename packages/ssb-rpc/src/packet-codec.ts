@@ -35,6 +35,8 @@ export const DEFAULT_MAX_FRAME_BYTES = 4 * 1024 * 1024
  */
 export const GOODBYE: Buffer = Buffer.alloc(HEADER_BYTES)
 
+const EMPTY_BODY: Buffer = Buffer.alloc(0)
+
 const TYPE_BITS: Readonly<Record<BodyType, number>> = { binary: 0, string: 1, json: 2 }
 const TYPE_NAMES: readonly BodyType[] = ['binary', 'string', 'json']
 
@@ -153,8 +155,10 @@ export interface FrameDecoderOptions {
  * `null`. Handles frames split across chunks and many frames per chunk. A body inside one chunk is
  * returned as a view of that chunk (no copy); only a body split across chunks is copied.
  *
- * - A header with length 0 is a goodbye whatever its other bytes (§4.3): `goodbye` becomes true
- *   and everything after it is ignored.
+ * - A header with length 0 and request number 0 is a goodbye (§4.3): `goodbye` becomes true and
+ *   everything after it is ignored. A length-0 header with another request number is a frame with
+ *   an empty body: JS decoders read it as a goodbye too, but ssb-server 16 sends one inside a
+ *   `blobs.get` stream and goes on sending, so reading it as a goodbye drops a good connection.
  * - A declared length above `maxFrameBytes` throws {@link FrameTooLargeError} as soon as the header
  *   is complete, without waiting for (or buffering) the body.
  * - Body type 3 throws {@link UnknownFrameTypeError}; reserved flag bits 7–4 are ignored.
@@ -210,6 +214,21 @@ export class FrameDecoder {
         at = 0
       }
       const length = head.readUInt32BE(at + 1)
+      const req = head.readInt32BE(at + 5)
+      if (length === 0 && req !== 0) {
+        // ssb-server 16 sends an empty Buffer as a zero-length binary body (pull-file ends a
+        // blob whose size is a multiple of 64 KiB with one). JS decoders take that for a goodbye
+        // and drop the connection; a goodbye is nine zero bytes, so we read it as what it is.
+        const flags = head[at]!
+        if ((flags & 3) === 3) return this.fail(new UnknownFrameTypeError(flags))
+        return {
+          req,
+          stream: (flags & 8) !== 0,
+          end: (flags & 4) !== 0,
+          type: TYPE_NAMES[flags & 3]!,
+          body: EMPTY_BODY,
+        }
+      }
       if (length === 0) {
         this.goodbye = true
         this.chunks.length = 0
@@ -224,7 +243,7 @@ export class FrameDecoder {
       }
       this.flags = flags
       this.length = length
-      this.req = head.readInt32BE(at + 5)
+      this.req = req
       this.haveHeader = true
     }
     if (this.available < this.length) return null

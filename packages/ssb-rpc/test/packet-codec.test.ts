@@ -232,13 +232,9 @@ test('bodies inside one chunk are views of it (zero copy)', () => {
   assert.equal(value.toString(), 'abcdef')
 })
 
-test('any header with length 0 is a goodbye; bytes after it are ignored', () => {
+test('a length-0 header with request number 0 is a goodbye; bytes after it are ignored', () => {
   assert.deepEqual(GOODBYE, Buffer.alloc(9))
-  for (const head of [
-    Buffer.alloc(9),
-    Buffer.from([0x0e, 0, 0, 0, 0, 0, 0, 0, 5]),
-    Buffer.from([0xff, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff]),
-  ]) {
+  for (const head of [Buffer.alloc(9), Buffer.from([0x0e, 0, 0, 0, 0, 0, 0, 0, 0])]) {
     const before = encodeValue(1, false, false, 'x')
     const after = encodeValue(2, false, false, 'y')
     const { frames, goodbye } = decodeAll([Buffer.concat([before, head, after])])
@@ -247,6 +243,43 @@ test('any header with length 0 is a goodbye; bytes after it are ignored', () => 
   }
   // split goodbye
   assert.equal(decodeAll([Buffer.alloc(4), Buffer.alloc(5)]).goodbye, true)
+})
+
+test('a length-0 header on a request is an empty body, not a goodbye (ssb-server 16 sends one)', () => {
+  // a blobs.get stream of a 64 KiB blob as the reference sends it: the bytes, an empty Buffer,
+  // then the end
+  const data = encodeFrame({
+    req: -3,
+    stream: true,
+    end: false,
+    type: 'binary',
+    body: Buffer.alloc(65536, 1),
+  })
+  const empty = Buffer.from([0x08, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xfd])
+  const end = encodeValue(-3, true, true, true)
+  for (const chunks of [
+    [Buffer.concat([data, empty, end])],
+    [data, empty.subarray(0, 4), empty.subarray(4), end],
+  ]) {
+    const { frames, goodbye } = decodeAll(chunks)
+    assert.equal(goodbye, false)
+    assert.equal(frames.length, 3)
+    assert.deepEqual(
+      frames.map((f) => [f.req, f.stream, f.end, f.type, f.body.length]),
+      [
+        [-3, true, false, 'binary', 65536],
+        [-3, true, false, 'binary', 0],
+        [-3, true, true, 'json', 4],
+      ],
+    )
+    assert.deepEqual(decodeBody(frames[1]!), Buffer.alloc(0))
+  }
+  // an empty string body is the empty string; type 3 still fails
+  const str = decodeAll([Buffer.from([0x01, 0, 0, 0, 0, 0, 0, 0, 7])])
+  assert.equal(decodeBody(str.frames[0]!), '')
+  const bad = new FrameDecoder()
+  bad.push(Buffer.from([0x03, 0, 0, 0, 0, 0, 0, 0, 7]))
+  assert.throws(() => bad.read(), UnknownFrameTypeError)
 })
 
 test('a declared length over the cap fails as soon as the header is complete', () => {
