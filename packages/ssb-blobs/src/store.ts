@@ -120,20 +120,63 @@ function raceAbort<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T
   })
 }
 
-/** fsync of a directory, so that a rename or a new entry in it survives power loss. */
-async function syncDir(dir: string): Promise<void> {
-  let fh: FileHandle
-  try {
-    fh = await open(dir, 'r')
-  } catch (err) {
-    // Windows cannot open a directory; there the rename is as durable as it gets.
-    if (process.platform === 'win32') return
-    throw err
+/**
+ * fsyncs of directories, so that a rename or a new entry survives power loss. Calls that arrive
+ * while a sync of the same directory is queued and not yet started share it (each caller still
+ * gets a sync that starts after its call), and the directory handles stay open: there are at most
+ * 257 of them (`sha256/` and its prefixes). A burst of small blobs then costs one fsync per
+ * directory and round, not an open, an fsync and a close per blob.
+ */
+class DirSyncer {
+  private readonly handles = new Map<string, Promise<FileHandle | null>>()
+  private readonly queued = new Map<string, Promise<void>>()
+  private readonly running = new Map<string, Promise<void>>()
+
+  sync(dir: string): Promise<void> {
+    const queued = this.queued.get(dir)
+    if (queued) return queued
+    const before = this.running.get(dir) ?? Promise.resolve()
+    const next = before
+      .catch(() => {})
+      .then(async () => {
+        this.queued.delete(dir)
+        const run = this.syncNow(dir)
+        this.running.set(dir, run)
+        try {
+          await run
+        } finally {
+          if (this.running.get(dir) === run) this.running.delete(dir)
+        }
+      })
+    this.queued.set(dir, next)
+    return next
   }
-  try {
-    await fh.sync()
-  } finally {
-    await fh.close()
+
+  private async syncNow(dir: string): Promise<void> {
+    let handle = this.handles.get(dir)
+    if (!handle) {
+      handle = open(dir, 'r').catch((err: unknown) => {
+        this.handles.delete(dir)
+        // Windows cannot open a directory; there the rename is as durable as it gets.
+        if (process.platform === 'win32') return null
+        throw err
+      })
+      this.handles.set(dir, handle)
+    }
+    const fh = await handle
+    await fh?.sync()
+  }
+
+  /** Closes the directory handles once the syncs under way are done. */
+  async close(): Promise<void> {
+    await Promise.allSettled([...this.queued.values(), ...this.running.values()])
+    const handles = [...this.handles.values()]
+    this.handles.clear()
+    for (const h of handles) {
+      try {
+        await (await h)?.close()
+      } catch {}
+    }
   }
 }
 
@@ -228,6 +271,9 @@ export class BlobStore {
   private readonly committing = new Map<string, Promise<void>>()
   /** ids renamed into place whose listeners have not yet been told (see `list`) */
   private readonly publishing = new Set<string>()
+  private readonly dirSyncer = new DirSyncer()
+  /** prefix directories known to exist, so that a commit does not `mkdir` them again */
+  private readonly knownDirs = new Set<string>()
   private readonly listeners = new Set<(meta: BlobMeta) => void>()
   private readonly lives = new Set<LiveQueue>()
   private tmpCounter = 0
@@ -422,20 +468,37 @@ export class BlobStore {
         await fh.datasync()
         await fh.close()
         const prefixDir = join(file, '..')
-        let newDir = true
-        try {
-          await mkdir(prefixDir)
-        } catch (err) {
-          if ((err as NodeJS.ErrnoException).code === 'EEXIST') newDir = false
-          else if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-            await mkdir(prefixDir, { recursive: true })
-          } else throw err
+        let newDir = false
+        if (!this.knownDirs.has(prefixDir)) {
+          newDir = true
+          try {
+            await mkdir(prefixDir)
+          } catch (err) {
+            if ((err as NodeJS.ErrnoException).code === 'EEXIST') newDir = false
+            else if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+              await mkdir(prefixDir, { recursive: true })
+            } else throw err
+          }
+          this.knownDirs.add(prefixDir)
         }
         this.publishing.add(id)
-        await rename(tmpFile, file)
+        try {
+          await rename(tmpFile, file)
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || !this.knownDirs.has(prefixDir))
+            throw err
+          // the prefix directory was removed behind our back: make it again
+          this.knownDirs.delete(prefixDir)
+          await mkdir(prefixDir, { recursive: true })
+          await rename(tmpFile, file)
+          this.knownDirs.add(prefixDir)
+          newDir = true
+        }
         done = true
-        await syncDir(prefixDir)
-        if (newDir) await syncDir(join(this.dir, ALG_DIR))
+        await Promise.all([
+          this.dirSyncer.sync(prefixDir),
+          newDir ? this.dirSyncer.sync(join(this.dir, ALG_DIR)) : undefined,
+        ])
         const meta = metaOf(id, await stat(file))
         this.notify(meta)
         notified = true
@@ -668,8 +731,9 @@ export class BlobStore {
     if (!this.closing) {
       this.closed = true
       for (const q of this.lives) q.end()
-      this.closing = Promise.allSettled([...this.adds]).then(() => {
+      this.closing = Promise.allSettled([...this.adds]).then(async () => {
         this.listeners.clear()
+        await this.dirSyncer.close()
       })
     }
     return this.closing

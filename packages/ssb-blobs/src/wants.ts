@@ -18,6 +18,7 @@
  * - what a peer says it has is remembered for a bounded number of ids.
  */
 
+import { setMaxListeners } from 'node:events'
 import type { BlobId, FeedId } from '@scuttlekit/ssb-ref'
 import type { RpcSession } from '@scuttlekit/ssb-rpc'
 import { EMPTY_BLOB_ID, isValidBlobId } from './blob-id.js'
@@ -48,7 +49,7 @@ export interface BlobReplicationOptions {
   readonly maxRelayed: number
   /** Ids remembered per peer of what it has (default 10,000). */
   readonly maxHavesPerPeer: number
-  /** Downloads at once (default 16). */
+  /** Downloads at once (default 32). */
   readonly maxFetches: number
   /** A download with no bytes for this long is dropped (default 30 s). */
   readonly fetchTimeoutMs: number
@@ -64,9 +65,12 @@ export const DEFAULT_REPLICATION: BlobReplicationOptions = Object.freeze({
   maxRelayedPerPeer: 1000,
   maxRelayed: 10_000,
   maxHavesPerPeer: 10_000,
-  maxFetches: 16,
+  maxFetches: 32,
   fetchTimeoutMs: 30_000,
 })
+
+/** Wants of one frame looked up in the store at once. */
+const LOOKUPS_AT_ONCE = 64
 
 /** What a peer lost trust for, as counted in {@link BlobReplicator.status}. */
 type Offence = 'corrupt' | 'oversized' | 'stalled'
@@ -137,6 +141,8 @@ export class BlobReplicator {
   /** ids waiting for a download slot, in order */
   private readonly queue = new Set<string>()
   private relayedCount = 0
+  /** blobs stored since start (a change tells `want` to look again) */
+  private storedCount = 0
   private fetched = 0
   private readonly rejected: Record<Offence, number> = { corrupt: 0, oversized: 0, stalled: 0 }
   private closed = false
@@ -163,7 +169,10 @@ export class BlobReplicator {
    */
   async want(id: string, signal?: AbortSignal): Promise<boolean> {
     if (!isValidBlobId(id)) throw new InvalidBlobIdError(id)
+    const epoch = this.storedCount
     if (id === EMPTY_BLOB_ID || (await this.store.has(id))) return true
+    // a blob stored while we looked would not settle the want registered below
+    if (this.storedCount !== epoch && (await this.store.has(id))) return true
     signal?.throwIfAborted()
     return new Promise<boolean>((resolve, reject) => {
       const want = this.addWant(id, -1, true)
@@ -177,10 +186,6 @@ export class BlobReplicator {
       }
       want.waiters.add(waiter)
       signal?.addEventListener('abort', onAbort, { once: true })
-      // the blob may have arrived between the check above and now
-      void this.store.has(id).then((has) => {
-        if (has) this.resolveWant(id, true)
-      })
     })
   }
 
@@ -284,6 +289,8 @@ export class BlobReplicator {
       legacy: false,
       abort: new AbortController(),
     }
+    // every download from the peer listens for it going away
+    setMaxListeners(0, peer.abort.signal)
     this.peers.set(id, peer)
     session.onClose(() => {
       if (this.peers.get(id) === peer) this.dropPeer(peer)
@@ -324,9 +331,25 @@ export class BlobReplicator {
     }
   }
 
-  /** One frame from a peer: wants to answer or relay, haves to fetch from. */
+  /**
+   * One frame from a peer: wants to answer or relay, haves to fetch from. Wants are looked up
+   * in groups of {@link LOOKUPS_AT_ONCE}, each group answered as soon as it is known; the next
+   * frame is read only after this one is done, so a flood of wants waits on our disk, not our
+   * memory.
+   */
   private async onFrame(peer: Peer, frame: Record<string, unknown>): Promise<void> {
-    const reply: [string, number][] = []
+    let asked: string[] = []
+    const lookUp = async (ids: string[]) => {
+      const sizes = await Promise.all(ids.map((id) => this.store.size(id)))
+      if (this.peers.get(peer.id) !== peer) return
+      const reply: [string, number][] = []
+      ids.forEach((id, i) => {
+        const size = sizes[i]
+        if (size !== null && size !== undefined && size > 0) reply.push([id, size])
+        else this.relay(peer.id, id, (frame[id] as number) - 1)
+      })
+      if (reply.length > 0) peer.outbox?.push(reply)
+    }
     for (const id of Object.keys(frame)) {
       const v = frame[id]
       if (typeof v !== 'number' || !Number.isInteger(v) || v === 0 || !isValidBlobId(id)) continue
@@ -335,12 +358,14 @@ export class BlobReplicator {
         continue
       }
       if (id === EMPTY_BLOB_ID || (this.options.stingy && !this.pushes.has(id))) continue
-      const size = await this.store.size(id)
-      if (this.peers.get(peer.id) !== peer) return
-      if (size !== null && size > 0) reply.push([id, size])
-      else this.relay(peer.id, id, v - 1)
+      asked.push(id)
+      if (asked.length >= LOOKUPS_AT_ONCE) {
+        await lookUp(asked)
+        asked = []
+        if (this.peers.get(peer.id) !== peer) return
+      }
     }
-    if (reply.length > 0) peer.outbox?.push(reply)
+    if (asked.length > 0) await lookUp(asked)
   }
 
   /** The peer has a blob of `size` bytes (`-1`: a legacy peer that did not say). */
@@ -434,6 +459,7 @@ export class BlobReplicator {
 
   /** A blob was stored (fetched or added locally): announce it, and settle who waited. */
   private onStored(meta: BlobMeta): void {
+    this.storedCount++
     if (this.closed) return
     if (meta.size > 0) this.broadcast(meta.id, meta.size)
     this.resolveWant(meta.id, true)
@@ -475,7 +501,8 @@ export class BlobReplicator {
     try {
       for (;;) {
         if (this.closed || !this.wants.has(id)) return
-        if (await this.store.has(id)) {
+        // after a failed attempt the blob may have come by another way meanwhile
+        if (tried.size > 0 && (await this.store.has(id))) {
           this.resolveWant(id, true)
           return
         }
@@ -494,26 +521,37 @@ export class BlobReplicator {
   /** One download attempt; true when the blob is stored. */
   private async fetchFrom(peer: Peer, id: string): Promise<boolean> {
     const max = this.options.max
+    // one controller per download: the stall timer and the peer going away both abort it
     const stall = new AbortController()
-    const signal = AbortSignal.any([stall.signal, peer.abort.signal])
-    let timer: NodeJS.Timeout | undefined
-    const arm = () => {
-      clearTimeout(timer)
-      timer = setTimeout(() => stall.abort(), this.options.fetchTimeoutMs)
+    const signal = stall.signal
+    const onPeerGone = () => stall.abort(peer.abort.signal.reason)
+    peer.abort.signal.addEventListener('abort', onPeerGone, { once: true })
+    const timeoutMs = this.options.fetchTimeoutMs
+    let stalled = false
+    let last = Date.now()
+    // one timer that re-arms itself for what is left, not a new timer per chunk
+    const check = () => {
+      const idle = Date.now() - last
+      if (idle >= timeoutMs) {
+        stalled = true
+        stall.abort()
+      } else timer = setTimeout(check, timeoutMs - idle)
     }
+    let timer: NodeJS.Timeout | undefined = setTimeout(check, timeoutMs)
     const source = peer.session.source(['blobs', 'get'], [{ key: id, max }], { signal })
     async function* timed(): AsyncGenerator<Uint8Array> {
-      arm()
       for await (const chunk of source) {
-        arm()
+        last = Date.now()
         if (typeof chunk === 'string') yield Buffer.from(chunk, 'utf8')
         else if (chunk instanceof Uint8Array) yield chunk
         else throw new BlobChunkTypeError(id)
       }
     }
     try {
-      await this.store.add(timed(), { expected: id as BlobId, max, signal })
+      const stored = await this.store.add(timed(), { expected: id as BlobId, max, signal })
       this.fetched++
+      // a new blob was announced by onStored; one that was there already settles here
+      if (!stored.added) this.resolveWant(id, true)
       return true
     } catch (err) {
       peer.haves.delete(id)
@@ -521,7 +559,7 @@ export class BlobReplicator {
         this.penalize(peer, 'corrupt', id, err)
       } else if (err instanceof BlobTooLargeError) {
         this.penalize(peer, 'oversized', id, err)
-      } else if (stall.signal.aborted && !peer.abort.signal.aborted) {
+      } else if (stalled) {
         this.penalize(peer, 'stalled', id, err)
       } else {
         this.log.debug({ peer: peer.id, blob: id, err }, 'blob download failed')
@@ -529,6 +567,7 @@ export class BlobReplicator {
       return false
     } finally {
       clearTimeout(timer)
+      peer.abort.signal.removeEventListener('abort', onPeerGone)
     }
   }
 

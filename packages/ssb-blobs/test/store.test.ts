@@ -934,3 +934,34 @@ await Promise.all([worker(), worker(), worker(), worker()])
     }
   })
 })
+
+describe('directories', () => {
+  test('a prefix directory removed behind our back is made again by the next add', async () => {
+    await withStore(async (store, dir) => {
+      const first = randomBytes(100)
+      const prefix = createHash('sha256').update(first).digest('hex').slice(0, 2)
+      let second: Buffer
+      do second = randomBytes(100)
+      while (createHash('sha256').update(second).digest('hex').slice(0, 2) !== prefix)
+      await store.addBytes(first)
+      await rm(join(dir, 'sha256', prefix), { recursive: true })
+      const r = await store.addBytes(second)
+      assert.equal(r.added, true)
+      assert.equal(await store.size(r.id), 100)
+      assert.equal(await store.has(blobIdOf(first)), false)
+    })
+  })
+
+  test('500 concurrent adds over shared directories: each durable and readable', async () => {
+    await withStore(async (store) => {
+      const blobs = Array.from({ length: 500 }, () => randomBytes(300))
+      const results = await Promise.all(blobs.map((b) => store.addBytes(b)))
+      for (const [i, r] of results.entries()) {
+        assert.equal(r.added, true)
+        const parts: Buffer[] = []
+        for await (const c of store.read(r.id)) parts.push(c)
+        assert.deepEqual(Buffer.concat(parts), blobs[i])
+      }
+    })
+  })
+})
