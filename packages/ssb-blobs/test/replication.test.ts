@@ -306,3 +306,88 @@ describe('peers that lie', () => {
     }
   })
 })
+
+describe('legacy peers', () => {
+  test('a peer without createWants is asked with blobs.has and served through blobs.get', async () => {
+    const bytes = randomBytes(3000)
+    const id = blobIdOf(bytes)
+    const asked: unknown[] = []
+    const legacy: Plugin = {
+      name: 'blobs',
+      anonymous: ['get', 'has', 'changes'],
+      init: () => ({
+        methods: {
+          get: {
+            type: 'source',
+            fn: async function* () {
+              yield bytes
+            },
+          },
+          has: {
+            type: 'async',
+            fn: (args) => {
+              asked.push(args[0])
+              const ids = args[0] as string[]
+              return ids.map((x) => x === id)
+            },
+          },
+          changes: {
+            type: 'source',
+            fn: async function* (_a, call: IncomingCall) {
+              await new Promise((r) => call.signal.addEventListener('abort', r))
+            },
+          },
+        },
+      }),
+    }
+    const old = await startNode({ plugins: [legacy] })
+    const node = await startNode()
+    try {
+      await node.server.connect(old.address)
+      await sleep(100) // createWants is refused, the legacy exchange starts
+      assert.equal(await within(node.blobs.want(id), 10_000, 'the blob'), true)
+      assert.ok(
+        asked.some((a) => Array.isArray(a) && a.includes(id)),
+        'asked with blobs.has',
+      )
+      assert.deepEqual(await bytesOf(node, id), bytes)
+    } finally {
+      await node.stop()
+      await old.stop()
+    }
+  })
+
+  test('blobs.legacy false: no fallback', async () => {
+    const bytes = randomBytes(3000)
+    const id = blobIdOf(bytes)
+    let asked = 0
+    const legacy: Plugin = {
+      name: 'blobs',
+      anonymous: ['get', 'has', 'changes'],
+      init: () => ({
+        methods: {
+          has: {
+            type: 'async',
+            fn: () => {
+              asked++
+              return [true]
+            },
+          },
+        },
+      }),
+    }
+    const old = await startNode({ plugins: [legacy] })
+    const node = await startNode({ blobs: { legacy: false } })
+    try {
+      await node.server.connect(old.address)
+      const wanted = node.blobs.want(id)
+      await sleep(300)
+      assert.equal(asked, 0)
+      assert.equal(await node.blobs.store.has(id), false)
+      void wanted
+    } finally {
+      await node.stop()
+      await old.stop()
+    }
+  })
+})
