@@ -7,7 +7,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto'
 import type { Stats } from 'node:fs'
-import { type FileHandle, mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises'
+import { mkdir, readdir, rename, rm, stat, unlink } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import type { BlobId } from '@scuttlekit/ssb-ref'
 import { blobIdOfDigest, digestOfBlobId, EMPTY_BLOB_ID } from './blob-id.js'
@@ -20,6 +20,7 @@ import {
   BlobTooLargeError,
   InvalidBlobRangeError,
 } from './errors.js'
+import { Fd } from './fd.js'
 
 /** What the store knows about a blob without reading it; `ts` is the file's ctime in ms, as multiblob. */
 export interface BlobMeta {
@@ -128,7 +129,7 @@ function raceAbort<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T
  * directory and round, not an open, an fsync and a close per blob.
  */
 class DirSyncer {
-  private readonly handles = new Map<string, Promise<FileHandle | null>>()
+  private readonly handles = new Map<string, Promise<Fd | null>>()
   private readonly queued = new Map<string, Promise<void>>()
   private readonly running = new Map<string, Promise<void>>()
 
@@ -155,7 +156,7 @@ class DirSyncer {
   private async syncNow(dir: string): Promise<void> {
     let handle = this.handles.get(dir)
     if (!handle) {
-      handle = open(dir, 'r').catch((err: unknown) => {
+      handle = Fd.open(dir, 'r').catch((err: unknown) => {
         this.handles.delete(dir)
         // Windows cannot open a directory; there the rename is as durable as it gets.
         if (process.platform === 'win32') return null
@@ -180,10 +181,10 @@ class DirSyncer {
   }
 }
 
-async function writeAll(fh: FileHandle, bytes: Uint8Array): Promise<void> {
+async function writeAll(fh: Fd, bytes: Uint8Array): Promise<void> {
   let off = 0
   while (off < bytes.length) {
-    const { bytesWritten } = await fh.write(bytes, off, bytes.length - off)
+    const bytesWritten = await fh.write(bytes, off, bytes.length - off)
     off += bytesWritten
   }
 }
@@ -358,7 +359,7 @@ export class BlobStore {
     let sourceDone = false
     let nextPending = false
     let tmpFile: string | undefined
-    let fh: FileHandle | undefined
+    let fh: Fd | undefined
     try {
       this.assertOpen()
       if (expected != null) digestOfBlobId(expected)
@@ -368,7 +369,7 @@ export class BlobStore {
       if (signal?.aborted) throw abortReason(signal)
 
       tmpFile = join(this.dir, TMP_DIR, `${Date.now()}-${this.tmpPrefix}-${this.tmpCounter++}`)
-      fh = await open(tmpFile, 'wx')
+      fh = await Fd.open(tmpFile, 'wx')
       const hash = createHash('sha256')
       let size = 0
       for (;;) {
@@ -423,7 +424,7 @@ export class BlobStore {
   }
 
   /** Closes (if open) and removes a staging file, ignoring failures: it is garbage either way. */
-  private async discard(fh: FileHandle | undefined, file: string): Promise<void> {
+  private async discard(fh: Fd | undefined, file: string): Promise<void> {
     try {
       await fh?.close()
     } catch {}
@@ -450,7 +451,7 @@ export class BlobStore {
     }
   }
 
-  private commit(id: BlobId, size: number, fh: FileHandle, tmpFile: string): Promise<AddResult> {
+  private commit(id: BlobId, size: number, fh: Fd, tmpFile: string): Promise<AddResult> {
     return this.withIdLock(id, async () => {
       const file = this.path(id)
       let done = false
@@ -554,7 +555,7 @@ export class BlobStore {
    * first chunk: BlobNotFoundError; BlobSizeMismatchError as multiblob (`size != null && size !==
    * actual`, `max != null && max < actual`); InvalidBlobRangeError unless start and end are
    * non-negative integers with `0 <= start <= end <= size`. Unlike multiblob, `end: 0` is an empty
-   * range, not "to the end". One FileHandle, closed on completion, error or early `return()`.
+   * range, not "to the end". One file descriptor, closed on completion, error or early `return()`.
    */
   read(id: string, options: ReadOptions = {}): AsyncIterable<Buffer> {
     const file = this.path(id)
@@ -574,9 +575,9 @@ export class BlobStore {
       checkRange(0, options)
       return
     }
-    let fh: FileHandle
+    let fh: Fd
     try {
-      fh = await open(file, 'r')
+      fh = await Fd.open(file, 'r')
     } catch (err) {
       if (isMissing(err)) throw new BlobNotFoundError(id)
       throw err
@@ -592,7 +593,7 @@ export class BlobStore {
         const buf = Buffer.allocUnsafe(want)
         let got = 0
         while (got < want) {
-          const { bytesRead } = await fh.read(buf, got, want - got, pos + got)
+          const bytesRead = await fh.read(buf, got, want - got, pos + got)
           if (bytesRead === 0) break
           got += bytesRead
         }

@@ -620,8 +620,9 @@ describe('ls', () => {
     await withStore(async (store) => {
       for (let i = 0; i < 5; i++) await store.addBytes(`old ${i}`)
       // Hold the add of X between its rename and its event: the fsync of its directory waits.
-      const fsp = fs.promises as unknown as Record<string, unknown>
-      const realOpen = fsp.open as (...a: unknown[]) => Promise<unknown>
+      // the store opens files through the callback API (src/fd.ts)
+      const fsc = fs as unknown as Record<string, unknown>
+      const realOpen = fsc.open as (...a: unknown[]) => void
       let release!: () => void
       const gate = new Promise<void>((r) => {
         release = r
@@ -630,12 +631,13 @@ describe('ls', () => {
       const holding = new Promise<void>((r) => {
         held = r
       })
-      fsp.open = async (...a: unknown[]) => {
+      fsc.open = (...a: unknown[]) => {
         if (/[/\\]sha256[/\\][0-9a-f]{2}$/.test(String(a[0]))) {
           held()
-          await gate
+          void gate.then(() => realOpen(...a))
+          return
         }
-        return realOpen(...a)
+        realOpen(...a)
       }
       syncBuiltinESMExports()
       let adding: Promise<unknown>
@@ -643,7 +645,7 @@ describe('ls', () => {
         adding = store.addBytes('X')
         await holding
       } finally {
-        fsp.open = realOpen
+        fsc.open = realOpen
         syncBuiltinESMExports()
       }
       const it = store.ls({ live: true })[Symbol.asyncIterator]()
@@ -705,15 +707,20 @@ describe('malformed ids', () => {
 
   test('every method throws InvalidBlobIdError, with no file system call', async () => {
     await withStore(async (store) => {
+      // both APIs the store uses: fs/promises, and the callback API of src/fd.ts
       const fsp = fs.promises as unknown as Record<string, unknown>
+      const fsc = fs as unknown as Record<string, unknown>
       const names = ['open', 'stat', 'lstat', 'unlink', 'readdir', 'mkdir', 'rename', 'rm']
-      const saved = new Map(names.map((n) => [n, fsp[n]]))
+      const saved = new Map<[Record<string, unknown>, string], unknown>()
       const calls: string[] = []
-      for (const n of names) {
-        const orig = saved.get(n) as (...a: unknown[]) => unknown
-        fsp[n] = (...a: unknown[]) => {
-          calls.push(`${n} ${String(a[0])}`)
-          return orig(...a)
+      for (const api of [fsp, fsc]) {
+        for (const n of names) {
+          const orig = api[n] as (...a: unknown[]) => unknown
+          saved.set([api, n], orig)
+          api[n] = (...a: unknown[]) => {
+            calls.push(`${n} ${String(a[0])}`)
+            return orig(...a)
+          }
         }
       }
       syncBuiltinESMExports()
@@ -746,7 +753,7 @@ describe('malformed ids', () => {
         }
         assert.deepEqual(calls, [])
       } finally {
-        for (const [n, f] of saved) fsp[n] = f
+        for (const [[api, n], f] of saved) api[n] = f
         syncBuiltinESMExports()
       }
     })
