@@ -36,8 +36,10 @@ const MAX_IDS_PER_CALL = 10_000
 
 type Config = Record<string, unknown>
 
+/** A number setting; numeric strings count, since `ssb_blobs__max=…` variables arrive as text. */
 function num(section: Config, key: string, fallback: number, min: number): number {
-  const v = section[key]
+  const raw = section[key]
+  const v = typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : raw
   return typeof v === 'number' && Number.isFinite(v) && v >= min ? v : fallback
 }
 
@@ -51,8 +53,8 @@ export function replicationOptionsOf(config: { blobs?: unknown }): BlobReplicati
     max: num(s, 'max', d.max, 0),
     sympathy: Math.floor(num(s, 'sympathy', d.sympathy, 0)),
     pushy: Math.max(1, Math.floor(num(s, 'pushy', d.pushy, 1))),
-    stingy: s.stingy === true,
-    legacy: s.legacy !== false,
+    stingy: s.stingy === true || s.stingy === 'true',
+    legacy: s.legacy !== false && s.legacy !== 'false',
     maxRelayedPerPeer: Math.floor(num(s, 'maxRelayedPerPeer', d.maxRelayedPerPeer, 0)),
     maxRelayed: Math.floor(num(s, 'maxRelayed', d.maxRelayed, 0)),
     maxHavesPerPeer: Math.floor(num(s, 'maxHavesPerPeer', d.maxHavesPerPeer, 0)),

@@ -49,7 +49,7 @@ export interface BlobReplicationOptions {
   readonly maxRelayed: number
   /** Ids remembered per peer of what it has (default 10,000). */
   readonly maxHavesPerPeer: number
-  /** Downloads at once (default 32). */
+  /** Downloads at once (default 128; each holds one temp file open). */
   readonly maxFetches: number
   /** A download with no bytes for this long is dropped (default 30 s). */
   readonly fetchTimeoutMs: number
@@ -65,12 +65,12 @@ export const DEFAULT_REPLICATION: BlobReplicationOptions = Object.freeze({
   maxRelayedPerPeer: 1000,
   maxRelayed: 10_000,
   maxHavesPerPeer: 10_000,
-  maxFetches: 32,
+  maxFetches: 128,
   fetchTimeoutMs: 30_000,
 })
 
 /** Wants of one frame looked up in the store at once. */
-const LOOKUPS_AT_ONCE = 64
+const LOOKUPS_AT_ONCE = 256
 
 /** What a peer lost trust for, as counted in {@link BlobReplicator.status}. */
 type Offence = 'corrupt' | 'oversized' | 'stalled'
