@@ -121,6 +121,30 @@ function raceAbort<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T
   })
 }
 
+/** Reads with a file open at once (each holds it for one chunk). */
+const READ_SLOTS = 64
+
+/** At most `size` tasks at once; the others wait in order. */
+class Slots {
+  private active = 0
+  private readonly waiting: (() => void)[] = []
+
+  constructor(private readonly size: number) {}
+
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    if (this.active >= this.size) {
+      await new Promise<void>((resolve) => this.waiting.push(resolve))
+    } else this.active++
+    try {
+      return await task()
+    } finally {
+      const next = this.waiting.shift()
+      if (next) next()
+      else this.active--
+    }
+  }
+}
+
 /**
  * fsyncs of directories, so that a rename or a new entry survives power loss. Calls that arrive
  * while a sync of the same directory is queued and not yet started share it (each caller still
@@ -273,6 +297,7 @@ export class BlobStore {
   /** ids renamed into place whose listeners have not yet been told (see `list`) */
   private readonly publishing = new Set<string>()
   private readonly dirSyncer = new DirSyncer()
+  private readonly readSlots = new Slots(READ_SLOTS)
   /** prefix directories known to exist, so that a commit does not `mkdir` them again */
   private readonly knownDirs = new Set<string>()
   private readonly listeners = new Set<(meta: BlobMeta) => void>()
@@ -555,7 +580,7 @@ export class BlobStore {
    * first chunk: BlobNotFoundError; BlobSizeMismatchError as multiblob (`size != null && size !==
    * actual`, `max != null && max < actual`); InvalidBlobRangeError unless start and end are
    * non-negative integers with `0 <= start <= end <= size`. Unlike multiblob, `end: 0` is an empty
-   * range, not "to the end". One file descriptor, closed on completion, error or early `return()`.
+   * range, not "to the end". The file is open only while a chunk is read, never between chunks.
    */
   read(id: string, options: ReadOptions = {}): AsyncIterable<Buffer> {
     const file = this.path(id)
@@ -575,35 +600,49 @@ export class BlobStore {
       checkRange(0, options)
       return
     }
-    let fh: Fd
-    try {
-      fh = await Fd.open(file, 'r')
-    } catch (err) {
-      if (isMissing(err)) throw new BlobNotFoundError(id)
-      throw err
-    }
-    try {
-      const st = await fh.stat()
-      if (!st.isFile()) throw new BlobNotFoundError(id)
-      checkLength(id, st.size, options)
-      let [pos, end] = checkRange(st.size, options)
-      while (pos < end) {
-        if (signal?.aborted) throw abortReason(signal)
-        const want = Math.min(this.chunkSize, end - pos)
-        const buf = Buffer.allocUnsafe(want)
-        let got = 0
-        while (got < want) {
-          const bytesRead = await fh.read(buf, got, want - got, pos + got)
-          if (bytesRead === 0) break
-          got += bytesRead
+    // The file is opened for each chunk and closed before the chunk is handed out, so a reader
+    // that stops reading holds no descriptor: a peer with thousands of idle `blobs.get` streams
+    // cannot exhaust the process's files. At most READ_SLOTS reads are open at once.
+    let pos = 0
+    let end = 0
+    let first = true
+    for (;;) {
+      if (signal?.aborted) throw abortReason(signal)
+      const chunk = await this.readSlots.run(async () => {
+        let fh: Fd
+        try {
+          fh = await Fd.open(file, 'r')
+        } catch (err) {
+          if (isMissing(err)) throw new BlobNotFoundError(id)
+          throw err
         }
-        if (got === 0) break // the file was truncated under us; stop at what exists
-        pos += got
-        yield got === want ? buf : buf.subarray(0, got)
-        if (got < want) end = pos
-      }
-    } finally {
-      await fh.close()
+        try {
+          if (first) {
+            const st = await fh.stat()
+            if (!st.isFile()) throw new BlobNotFoundError(id)
+            checkLength(id, st.size, options)
+            ;[pos, end] = checkRange(st.size, options)
+            first = false
+          }
+          if (pos >= end) return null
+          const want = Math.min(this.chunkSize, end - pos)
+          const buf = Buffer.allocUnsafe(want)
+          let got = 0
+          while (got < want) {
+            const bytesRead = await fh.read(buf, got, want - got, pos + got)
+            if (bytesRead === 0) break
+            got += bytesRead
+          }
+          return got === want ? buf : buf.subarray(0, got)
+        } finally {
+          await fh.close()
+        }
+      })
+      if (chunk === null || chunk.length === 0) return // done, or truncated under us
+      pos += chunk.length
+      const short = pos < end && chunk.length < this.chunkSize
+      yield chunk
+      if (short) return // the file was truncated under us; stop at what exists
     }
   }
 

@@ -972,3 +972,27 @@ describe('directories', () => {
     })
   })
 })
+
+describe('readers', () => {
+  test('500 readers that stop after one chunk hold no file open', async () => {
+    await withStore(async (store) => {
+      const { id } = await store.addBytes(randomBytes(300_000))
+      const fds = () => readdirSync('/proc/self/fd').length
+      const before = fds()
+      const its = Array.from({ length: 500 }, () => store.read(id)[Symbol.asyncIterator]())
+      const firsts = await Promise.all(its.map((it) => it.next()))
+      assert.ok(firsts.every((r) => !r.done && (r.value as Buffer).length === 65536))
+      assert.ok(fds() - before < 10, `${fds() - before} more descriptors open`)
+      // and each can still finish
+      const rest = await Promise.all(
+        its.slice(0, 5).map(async (it) => {
+          let n = 65536
+          for (let r = await it.next(); !r.done; r = await it.next()) n += r.value.length
+          return n
+        }),
+      )
+      assert.deepEqual(rest, [300_000, 300_000, 300_000, 300_000, 300_000])
+      await Promise.all(its.map((it) => it.return?.()))
+    })
+  })
+})
