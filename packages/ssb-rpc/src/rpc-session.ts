@@ -1095,10 +1095,16 @@ export class RpcSession {
     }
   }
 
+  /**
+   * Frames go out once per event-loop turn, not once per callback: under load many file and
+   * socket completions run in one turn, and each would otherwise cost its own write (on loopback
+   * the sender's write also pays for the receiver's TCP processing). Measured with 1,000 small
+   * blobs: 0.95–0.98 s with a flush per callback, 0.83–0.93 s per turn.
+   */
   private scheduleFlush(): void {
     if (this.flushScheduled) return
     this.flushScheduled = true
-    process.nextTick(this.flushTick)
+    setImmediate(this.flushTick)
   }
 
   private readonly flushTick = (): void => {
