@@ -1,7 +1,7 @@
 /**
  * @packageDocumentation
  * Test helpers shared by the workspaces (private, never published): the real `ssb-server` 16
- * from npm as a child process, and free ports on 127.0.0.1.
+ * from npm as a child process, free ports on 127.0.0.1, and a logger that records.
  */
 
 import { type ChildProcess, spawn } from 'node:child_process'
@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import type { Keys } from '@scuttlekit/ssb-keys'
 import { parseSecretFile } from '@scuttlekit/ssb-keys'
+import { type Logger, pino } from 'pino'
 
 const require = createRequire(import.meta.url)
 /** The reference CLI: `node_modules/ssb-server/bin.js`. */
@@ -157,4 +158,21 @@ export async function startReferenceServer(
       if (!existing) await rm(home, { recursive: true, force: true })
     },
   }
+}
+
+/** A pino logger that keeps its records, for assertions on what was logged. */
+export function recordingLogger(level = 'warn'): {
+  logger: Logger
+  records: Record<string, unknown>[]
+} {
+  const records: Record<string, unknown>[] = []
+  const logger = pino(
+    { level },
+    {
+      write(line: string) {
+        records.push(JSON.parse(line))
+      },
+    },
+  )
+  return { logger, records }
 }

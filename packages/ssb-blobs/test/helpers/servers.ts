@@ -104,23 +104,6 @@ export async function collect(source: AsyncIterable<unknown>): Promise<Buffer> {
   return Buffer.concat(parts)
 }
 
-/** A pino logger that keeps its records, for assertions on what was logged. */
-export function recordingLogger(level = 'warn'): {
-  logger: Logger
-  records: Record<string, unknown>[]
-} {
-  const records: Record<string, unknown>[] = []
-  const logger = pino(
-    { level },
-    {
-      write(line: string) {
-        records.push(JSON.parse(line))
-      },
-    },
-  )
-  return { logger, records }
-}
-
 /** `promise`, or a rejection naming `what` after `ms`: a hung fetch fails the test instead of hanging it. */
 export async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined
@@ -135,3 +118,5 @@ export async function within<T>(promise: Promise<T>, ms: number, what: string): 
     clearTimeout(timer)
   }
 }
+
+export { recordingLogger } from '@scuttlekit/test-support'

@@ -100,19 +100,4 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms))
 }
 
-/** A pino logger that keeps its records, for assertions on what was logged. */
-export function recordingLogger(level = 'warn'): {
-  logger: Logger
-  records: Record<string, unknown>[]
-} {
-  const records: Record<string, unknown>[] = []
-  const logger = pino(
-    { level },
-    {
-      write(line: string) {
-        records.push(JSON.parse(line))
-      },
-    },
-  )
-  return { logger, records }
-}
+export { recordingLogger } from '@scuttlekit/test-support'
