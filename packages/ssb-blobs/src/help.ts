@@ -7,6 +7,9 @@ const BLOB_ID = {
   description: 'a blob id: & + base64 of the sha256 of the bytes + .sha256',
 }
 
+const SIZE = { type: 'number', description: 'fail unless the blob is this size', optional: true }
+const MAX = { type: 'number', description: 'fail if the blob is larger', optional: true }
+
 /** The help object of the blobs plugin (the commands of ssb-blobs 1.2.2, in our words). */
 export const BLOBS_HELP: Help = {
   description: 'store, fetch and share blobs (files named by their sha256)',
@@ -21,8 +24,8 @@ export const BLOBS_HELP: Help = {
       description: 'stream a blob; `ssb-server blobs.get ID > FILE` saves it',
       args: {
         id: BLOB_ID,
-        size: { type: 'number', description: 'fail unless the blob is this size', optional: true },
-        max: { type: 'number', description: 'fail if the blob is larger', optional: true },
+        size: SIZE,
+        max: MAX,
       },
     },
     getSlice: {
@@ -32,8 +35,8 @@ export const BLOBS_HELP: Help = {
         id: BLOB_ID,
         start: { type: 'number', description: 'first byte' },
         end: { type: 'number', description: 'byte after the last one' },
-        size: { type: 'number', description: 'fail unless the blob is this size', optional: true },
-        max: { type: 'number', description: 'fail if the blob is larger', optional: true },
+        size: SIZE,
+        max: MAX,
       },
     },
     has: {
