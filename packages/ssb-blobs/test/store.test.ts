@@ -713,8 +713,11 @@ describe('malformed ids', () => {
       const names = ['open', 'stat', 'lstat', 'unlink', 'readdir', 'mkdir', 'rename', 'rm']
       const saved = new Map<[Record<string, unknown>, string], unknown>()
       const calls: string[] = []
-      for (const api of [fsp, fsc]) {
-        for (const n of names) {
+      for (const [api, list] of [
+        [fsp, names],
+        [fsc, [...names, 'openSync', 'statSync', 'fstatSync', 'renameSync']],
+      ] as const) {
+        for (const n of list) {
           const orig = api[n] as (...a: unknown[]) => unknown
           saved.set([api, n], orig)
           api[n] = (...a: unknown[]) => {
