@@ -49,7 +49,7 @@ export interface BlobReplicationOptions {
   readonly maxRelayed: number
   /** Ids remembered per peer of what it has (default 10,000). */
   readonly maxHavesPerPeer: number
-  /** Downloads at once (default 128; each holds one temp file open). */
+  /** Downloads at once (default 256; each holds one temp file open). */
   readonly maxFetches: number
   /** A download with no bytes for this long is dropped (default 30 s). */
   readonly fetchTimeoutMs: number
@@ -65,7 +65,7 @@ export const DEFAULT_REPLICATION: BlobReplicationOptions = Object.freeze({
   maxRelayedPerPeer: 1000,
   maxRelayed: 10_000,
   maxHavesPerPeer: 10_000,
-  maxFetches: 128,
+  maxFetches: 256,
   fetchTimeoutMs: 30_000,
 })
 
