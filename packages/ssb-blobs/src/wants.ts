@@ -126,6 +126,49 @@ export interface PushSet {
   remove(id: string): Promise<void>
 }
 
+/**
+ * Ids waiting for a download slot, first in first out. A Set alone would do, but taking its
+ * first entry after many deletions walks the deleted slots each time.
+ */
+class FetchQueue {
+  private items: string[] = []
+  private head = 0
+  private readonly members = new Set<string>()
+
+  get size(): number {
+    return this.members.size
+  }
+
+  add(id: string): void {
+    if (this.members.has(id)) return
+    this.members.add(id)
+    this.items.push(id)
+  }
+
+  delete(id: string): void {
+    this.members.delete(id) // its slot in `items` is skipped by shift()
+  }
+
+  shift(): string | undefined {
+    while (this.head < this.items.length) {
+      const id = this.items[this.head++] as string
+      if (this.members.delete(id)) {
+        this.compact()
+        return id
+      }
+    }
+    this.compact()
+    return undefined
+  }
+
+  private compact(): void {
+    if (this.head > 1024 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head)
+      this.head = 0
+    }
+  }
+}
+
 /** Whether `v` is a plain object (a want/have frame), not an array or null. */
 function isFrame(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v) && !Buffer.isBuffer(v)
@@ -139,7 +182,7 @@ export class BlobReplicator {
   private readonly pushes = new Map<string, Set<FeedId>>()
   private readonly fetching = new Map<string, FeedId>()
   /** ids waiting for a download slot, in order */
-  private readonly queue = new Set<string>()
+  private readonly queue = new FetchQueue()
   private relayedCount = 0
   /** blobs stored since start (a change tells `want` to look again) */
   private storedCount = 0
@@ -487,8 +530,7 @@ export class BlobReplicator {
 
   private pump(): void {
     while (this.fetching.size < this.options.maxFetches && this.queue.size > 0) {
-      const id = this.queue.values().next().value as string
-      this.queue.delete(id)
+      const id = this.queue.shift() as string
       if (!this.wants.has(id) || this.fetching.has(id)) continue
       void this.fetch(id)
     }
@@ -548,7 +590,8 @@ export class BlobReplicator {
       }
     }
     try {
-      const stored = await this.store.add(timed(), { expected: id as BlobId, max, signal })
+      // no signal for the store: an abort ends `source`, which ends the add
+      const stored = await this.store.add(timed(), { expected: id as BlobId, max })
       this.fetched++
       // a new blob was announced by onStored; one that was there already settles here
       if (!stored.added) this.resolveWant(id, true)
