@@ -49,7 +49,11 @@ export interface BlobReplicationOptions {
   readonly maxRelayed: number
   /** Ids remembered per peer of what it has (default 10,000). */
   readonly maxHavesPerPeer: number
-  /** Downloads at once (default 256; each holds one temp file open). */
+  /**
+   * Downloads at once (default 1024). Their requests all go out; the store opens a bounded
+   * number of temp files at once (`maxOpenWrites`), and the rest wait in the connection's
+   * bounded buffer.
+   */
   readonly maxFetches: number
   /** A download with no bytes for this long is dropped (default 30 s). */
   readonly fetchTimeoutMs: number
@@ -65,7 +69,7 @@ export const DEFAULT_REPLICATION: BlobReplicationOptions = Object.freeze({
   maxRelayedPerPeer: 1000,
   maxRelayed: 10_000,
   maxHavesPerPeer: 10_000,
-  maxFetches: 256,
+  maxFetches: 1024,
   fetchTimeoutMs: 30_000,
 })
 
@@ -579,10 +583,19 @@ export class BlobReplicator {
         stall.abort()
       } else timer = setTimeout(check, timeoutMs - idle)
     }
-    let timer: NodeJS.Timeout | undefined = setTimeout(check, timeoutMs)
+    // armed when the store starts reading, so that waiting for a free temp file is not a stall
+    let timer: NodeJS.Timeout | undefined
     const source = peer.session.source(['blobs', 'get'], [{ key: id, max }], { signal })
+    // ask now: the request goes out on the first `next()`, and the store may make this add wait
+    // for a free temp file (maxOpenWrites) while the bytes are already on their way
+    const first = source.next()
+    first.catch(() => {}) // read below; this only keeps an early failure from going unhandled
     async function* timed(): AsyncGenerator<Uint8Array> {
-      for await (const chunk of source) {
+      last = Date.now()
+      timer = setTimeout(check, timeoutMs)
+      let step = await first
+      for (; !step.done; step = await source.next()) {
+        const chunk = step.value
         last = Date.now()
         if (typeof chunk === 'string') yield Buffer.from(chunk, 'utf8')
         else if (chunk instanceof Uint8Array) yield chunk
@@ -611,6 +624,8 @@ export class BlobReplicator {
     } finally {
       clearTimeout(timer)
       peer.abort.signal.removeEventListener('abort', onPeerGone)
+      // the request went out before the store read anything: end it if the add did not
+      void Promise.resolve(source.return?.()).catch(() => {})
     }
   }
 

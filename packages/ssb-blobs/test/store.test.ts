@@ -999,3 +999,40 @@ describe('readers', () => {
     })
   })
 })
+
+describe('writers', () => {
+  test('maxOpenWrites bounds the temp files open at once; the others wait and then finish', async () => {
+    await withStore(
+      async (store, dir) => {
+        let release!: () => void
+        const gate = new Promise<void>((r) => {
+          release = r
+        })
+        const blobs = Array.from({ length: 5 }, () => randomBytes(1000))
+        const adds = blobs.map((b) =>
+          store.add(
+            (async function* () {
+              yield b.subarray(0, 500)
+              await gate
+              yield b.subarray(500)
+            })(),
+          ),
+        )
+        const deadline = Date.now() + 5000
+        while ((await readdir(join(dir, 'tmp'))).length < 2 && Date.now() < deadline) {
+          await new Promise((r) => setTimeout(r, 5))
+        }
+        await new Promise((r) => setTimeout(r, 50))
+        assert.equal((await readdir(join(dir, 'tmp'))).length, 2)
+        release()
+        const results = await Promise.all(adds)
+        assert.deepEqual(
+          results.map((r) => r.id),
+          blobs.map((b) => blobIdOf(b)),
+        )
+        assert.deepEqual(await readdir(join(dir, 'tmp')), [])
+      },
+      { maxOpenWrites: 2 },
+    )
+  })
+})
