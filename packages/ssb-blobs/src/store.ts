@@ -36,6 +36,13 @@ export interface AddOptions {
   /** more bytes than this → BlobTooLargeError as soon as the cap is passed (do not read on) */
   readonly max?: number
   readonly signal?: AbortSignal
+  /**
+   * `false` skips the directory fsyncs after the rename (default `true`). The bytes are synced
+   * before the rename either way, so a blob is never torn under its name; what may be lost to a
+   * power cut is the rename itself. Blob replication passes `false` for blobs fetched from
+   * peers: another copy exists, and a lost one is fetched again.
+   */
+  readonly durable?: boolean
 }
 
 /** The outcome of {@link BlobStore.add}. */
@@ -461,7 +468,7 @@ export class BlobStore {
       const stagedFile = tmpFile
       fh = undefined
       tmpFile = undefined
-      return await this.commit(id, size, staged, stagedFile)
+      return await this.commit(id, size, staged, stagedFile, options.durable !== false)
     } catch (err) {
       if (!sourceDone) {
         // Stop the producer. An async generator's `return` waits behind a pending `next`, so
@@ -507,7 +514,13 @@ export class BlobStore {
     }
   }
 
-  private commit(id: BlobId, size: number, fh: Fd, tmpFile: string): Promise<AddResult> {
+  private commit(
+    id: BlobId,
+    size: number,
+    fh: Fd,
+    tmpFile: string,
+    durable: boolean,
+  ): Promise<AddResult> {
     return this.withIdLock(id, async () => {
       const file = this.path(id)
       let done = false
@@ -550,10 +563,12 @@ export class BlobStore {
           newDir = true
         }
         done = true
-        await Promise.all([
-          this.dirSyncer.sync(prefixDir),
-          newDir ? this.dirSyncer.sync(join(this.dir, ALG_DIR)) : undefined,
-        ])
+        if (durable) {
+          await Promise.all([
+            this.dirSyncer.sync(prefixDir),
+            newDir ? this.dirSyncer.sync(join(this.dir, ALG_DIR)) : undefined,
+          ])
+        }
         const meta = metaOf(id, statSync(file))
         this.notify(meta)
         notified = true

@@ -604,7 +604,9 @@ export class BlobReplicator {
     }
     try {
       // no signal for the store: an abort ends `source`, which ends the add
-      const stored = await this.store.add(timed(), { expected: id as BlobId, max })
+      // not `durable`: a peer has it, so a copy lost to a power cut is fetched again; the bytes
+      // are still synced before the rename, so nothing torn is ever served
+      const stored = await this.store.add(timed(), { expected: id as BlobId, max, durable: false })
       this.fetched++
       // a new blob was announced by onStored; one that was there already settles here
       if (!stored.added) this.resolveWant(id, true)

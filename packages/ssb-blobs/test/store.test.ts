@@ -1036,3 +1036,30 @@ describe('writers', () => {
     )
   })
 })
+
+describe('durability', () => {
+  test('durable: false syncs the bytes but not the directories; the default syncs both', async () => {
+    await withStore(async (store) => {
+      const fsc = fs as unknown as Record<string, (...a: unknown[]) => unknown>
+      const real = { fsync: fsc.fsync!, fdatasync: fsc.fdatasync! }
+      const calls = { fsync: 0, fdatasync: 0 }
+      for (const n of ['fsync', 'fdatasync'] as const) {
+        fsc[n] = (...a: unknown[]) => {
+          calls[n]++
+          return real[n](...a)
+        }
+      }
+      try {
+        const light = await store.addBytes(randomBytes(100), { durable: false })
+        assert.deepEqual(calls, { fsync: 0, fdatasync: 1 })
+        assert.equal(await store.size(light.id), 100)
+        await store.addBytes(randomBytes(100))
+        assert.equal(calls.fdatasync, 2)
+        assert.ok(calls.fsync >= 1, 'the default syncs the directory')
+      } finally {
+        fsc.fsync = real.fsync
+        fsc.fdatasync = real.fdatasync
+      }
+    })
+  })
+})
