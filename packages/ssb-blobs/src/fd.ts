@@ -63,13 +63,6 @@ export class Fd {
     })
   }
 
-  stat(): Promise<fs.Stats> {
-    if (this.closed) return Promise.reject(closedError())
-    return new Promise((resolve, reject) => {
-      fs.fstat(this.fd, (err, st) => (err ? reject(err) : resolve(st)))
-    })
-  }
-
   datasync(): Promise<void> {
     if (this.closed) return Promise.reject(closedError())
     return new Promise((resolve, reject) => {

@@ -206,12 +206,11 @@ export function blobsPlugin(): Plugin {
             type: 'async',
             fn: async (args, call) => {
               const ids = idList(args[0], (bad) => `invalid id:${bad}`)
-              let answer: boolean[]
-              if (isFullRights(call)) answer = await Promise.all(ids.map((id) => store.has(id)))
-              else if (options.legacy) {
-                // a remote peer's `has` is ssb-blobs' legacy want (§6.2)
-                answer = await replicator.legacyHas(call.session.remoteId as FeedId, ids)
-              } else answer = await Promise.all(ids.map((id) => store.has(id)))
+              // a remote peer's `has` is ssb-blobs' legacy want (§6.2)
+              const answer =
+                options.legacy && !isFullRights(call)
+                  ? await replicator.legacyHas(call.session.remoteId as FeedId, ids)
+                  : await Promise.all(ids.map((id) => store.has(id)))
               return Array.isArray(args[0]) ? answer : answer[0]
             },
           },

@@ -19,6 +19,7 @@
  */
 
 import { setMaxListeners } from 'node:events'
+import { BLOBS_DEFAULTS } from '@scuttlekit/ssb-config'
 import type { BlobId, FeedId } from '@scuttlekit/ssb-ref'
 import type { RpcSession } from '@scuttlekit/ssb-rpc'
 import { EMPTY_BLOB_ID, isValidBlobId } from './blob-id.js'
@@ -61,11 +62,8 @@ export interface BlobReplicationOptions {
 
 /** The defaults of {@link BlobReplicationOptions}. */
 export const DEFAULT_REPLICATION: BlobReplicationOptions = Object.freeze({
-  max: 5 * 1024 * 1024,
-  sympathy: 3,
-  pushy: 3,
-  stingy: false,
-  legacy: true,
+  // ssb-blobs' own settings, as ssb-config documents them
+  ...BLOBS_DEFAULTS,
   maxRelayedPerPeer: 1000,
   maxRelayed: 10_000,
   maxHavesPerPeer: 10_000,
@@ -107,7 +105,6 @@ interface Peer {
   readonly relayed: Set<string>
   /** set once the peer served bad bytes; its haves are ignored for the session */
   distrusted: boolean
-  legacy: boolean
   readonly abort: AbortController
 }
 
@@ -182,9 +179,10 @@ function isFrame(v: unknown): v is Record<string, unknown> {
 export class BlobReplicator {
   private readonly wants = new Map<string, Want>()
   private readonly peers = new Map<FeedId, Peer>()
-  /** outboxes of callers we do not replicate with (our own key), keyed by caller */
+  /** blobs we push → the peers that said they have them */
   private readonly pushes = new Map<string, Set<FeedId>>()
-  private readonly fetching = new Map<string, FeedId>()
+  /** ids being downloaded */
+  private readonly fetching = new Set<string>()
   /** ids waiting for a download slot, in order */
   private readonly queue = new FetchQueue()
   private relayedCount = 0
@@ -194,6 +192,7 @@ export class BlobReplicator {
   private readonly rejected: Record<Offence, number> = { corrupt: 0, oversized: 0, stalled: 0 }
   private closed = false
   private readonly offAdd: () => void
+  /** want streams of callers we do not replicate with (a client of ours, our own key) */
   private readonly extraOutboxes = new Set<WantOutbox>()
 
   constructor(
@@ -333,7 +332,6 @@ export class BlobReplicator {
       haves: new Map(),
       relayed: new Set(),
       distrusted: false,
-      legacy: false,
       abort: new AbortController(),
     }
     // every download from the peer listens for it going away
@@ -369,7 +367,6 @@ export class BlobReplicator {
     } catch (err) {
       if (peer.abort.signal.aborted || this.closed) return
       if (frames === 0 && this.options.legacy) {
-        peer.legacy = true
         this.log.debug({ peer: peer.id, err }, 'createWants refused; legacy blob sync')
         void this.legacySync(peer)
         return
@@ -543,7 +540,7 @@ export class BlobReplicator {
   /** Downloads `id`, trying each peer that has it until one serves the right bytes. */
   private async fetch(id: string): Promise<void> {
     const tried = new Set<FeedId>()
-    this.fetching.set(id, '' as FeedId)
+    this.fetching.add(id)
     try {
       for (;;) {
         if (this.closed || !this.wants.has(id)) return
@@ -555,7 +552,6 @@ export class BlobReplicator {
         const peer = this.sourceOf(id, tried)
         if (!peer) return
         tried.add(peer.id)
-        this.fetching.set(id, peer.id)
         if (await this.fetchFrom(peer, id)) return
       }
     } finally {
