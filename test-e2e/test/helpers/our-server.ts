@@ -3,12 +3,13 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { MAIN_NET_CAPS } from '@scuttlekit/ssb-config'
 import { createSecretFileSync, type Keys } from '@scuttlekit/ssb-keys'
 import { type Plugin, type ServerConfig, type SsbServer, startServer } from '@scuttlekit/ssb-server'
 import { pino } from 'pino'
 import { freePort } from './reference-server.js'
 
-export const MAIN_NET_SHS = '1KHLiKZvAvjbY1ziZEHMXawbCEIM6qwjCDm3VYRan/s='
+export const MAIN_NET_SHS: string = MAIN_NET_CAPS.shs
 
 export interface OurServer {
   server: SsbServer

@@ -4,13 +4,14 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type BlobsApi, blobsPlugin } from '@scuttlekit/ssb-blobs'
+import { MAIN_NET_CAPS } from '@scuttlekit/ssb-config'
 import { generateKeys, type Keys } from '@scuttlekit/ssb-keys'
 import type { FeedId } from '@scuttlekit/ssb-ref'
 import { type Plugin, type SsbServer, startServer } from '@scuttlekit/ssb-server'
 import { type Logger, pino } from 'pino'
 
 /** The main network's caps.shs (ssb-protocol.md §3.1). */
-export const MAIN_NET_SHS = '1KHLiKZvAvjbY1ziZEHMXawbCEIM6qwjCDm3VYRan/s='
+export const MAIN_NET_SHS: string = MAIN_NET_CAPS.shs
 
 export interface Node {
   server: SsbServer

@@ -3,6 +3,7 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { MAIN_NET_CAPS } from '@scuttlekit/ssb-config'
 import { generateKeys, type Keys } from '@scuttlekit/ssb-keys'
 import type { FeedId } from '@scuttlekit/ssb-ref'
 import {
@@ -14,7 +15,7 @@ import { type SsbServer, startServer } from '@scuttlekit/ssb-server'
 import { type Logger, pino } from 'pino'
 
 /** The main network's caps.shs (ssb-protocol.md §3.1). */
-export const MAIN_NET_SHS = '1KHLiKZvAvjbY1ziZEHMXawbCEIM6qwjCDm3VYRan/s='
+export const MAIN_NET_SHS: string = MAIN_NET_CAPS.shs
 
 export interface Ours {
   server: SsbServer
