@@ -14,7 +14,6 @@ import {
   blobFile,
   blobFiles,
   FIVE_MIB,
-  liarBlobs,
   masterClient,
   until,
   watch,
@@ -30,7 +29,11 @@ import {
   watchCrashes,
 } from './helpers/hostile-peer.js'
 import { type OurServer, startOurServer } from './helpers/our-server.js'
-import { type ReferenceServer, startReferenceServer } from './helpers/reference-server.js'
+import {
+  liarBlobs,
+  type ReferenceServer,
+  startReferenceServer,
+} from './helpers/reference-server.js'
 
 /** The child's exit code, or undefined if it is still running after `ms`. */
 async function exitWithin(ref: ReferenceServer, ms: number): Promise<number | string | undefined> {
@@ -186,7 +189,11 @@ describe('blob defects of the reference we do better on', { timeout: 60_000 }, (
     const id = blobIdOf(bytes)
     const wrong = Buffer.from(bytes)
     wrong[0] = (wrong[0] ?? 0) ^ 1
-    const liar = await node(liarBlobs(id, bytes.length, wrong))
+    const liar = await node(
+      liarBlobs(id, bytes.length, async function* () {
+        yield wrong
+      }),
+    )
     const tmpOf = async (path: string) =>
       (await blobFiles(path)).filter((f) => f.startsWith('tmp/'))
     assert.deepEqual(await tmpOf(ref.path), [])

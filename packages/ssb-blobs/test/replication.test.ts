@@ -8,6 +8,7 @@ import { describe, test } from 'node:test'
 import { blobIdOf } from '@scuttlekit/ssb-blobs'
 import type { IncomingCall } from '@scuttlekit/ssb-rpc'
 import type { Plugin } from '@scuttlekit/ssb-server'
+import { liarBlobs } from '@scuttlekit/test-support'
 import { blobFiles, recordingLogger, sleep, startNode, until, within } from './helpers/servers.js'
 
 async function bytesOf(
@@ -144,29 +145,6 @@ describe('replication between our servers', () => {
   })
 })
 
-/** A peer whose `blobs` plugin says it has `id` and then serves what `get` yields. */
-function liar(
-  id: string,
-  size: number,
-  get: (signal: AbortSignal) => AsyncIterable<unknown>,
-  wants: (signal: AbortSignal) => AsyncIterable<unknown> = async function* (signal) {
-    yield { [id]: size }
-    await new Promise((r) => signal.addEventListener('abort', r))
-  },
-): Plugin {
-  return {
-    name: 'blobs',
-    anonymous: ['get', 'createWants', 'has'],
-    init: () => ({
-      methods: {
-        get: { type: 'source', fn: (_a, call: IncomingCall) => get(call.signal) },
-        createWants: { type: 'source', fn: (_a, call: IncomingCall) => wants(call.signal) },
-        has: { type: 'async', fn: () => false },
-      },
-    }),
-  }
-}
-
 describe('peers that lie', () => {
   async function honestAfterLiar(
     serve: (bytes: Buffer) => (signal: AbortSignal) => AsyncIterable<unknown>,
@@ -177,7 +155,7 @@ describe('peers that lie', () => {
     const id = blobIdOf(bytes)
     const { logger, records } = recordingLogger('warn')
     const victim = await startNode({ logger, blobs: blobsConfig })
-    const bad = await startNode({ plugins: [liar(id, bytes.length, serve(bytes))] })
+    const bad = await startNode({ plugins: [liarBlobs(id, bytes.length, serve(bytes))] })
     const honest = await startNode()
     try {
       await honest.blobs.store.addBytes(bytes)
@@ -254,7 +232,7 @@ describe('peers that lie', () => {
   })
 
   test('a flood of 100,000 wants is bounded, and forgotten when the peer leaves', async () => {
-    const flood: Plugin = liar(
+    const flood: Plugin = liarBlobs(
       '',
       0,
       async function* () {},
@@ -271,7 +249,7 @@ describe('peers that lie', () => {
     const bad = await startNode({ plugins: [flood] })
     const watcher = await startNode({
       plugins: [
-        liar(
+        liarBlobs(
           '',
           0,
           async function* () {},

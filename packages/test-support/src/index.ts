@@ -1,7 +1,8 @@
 /**
  * @packageDocumentation
  * Test helpers shared by the workspaces (private, never published): the real `ssb-server` 16
- * from npm as a child process, free ports on 127.0.0.1, and a logger that records.
+ * from npm as a child process, free ports on 127.0.0.1, a logger that records, and a stand-in
+ * `blobs` plugin for peers that lie.
  */
 
 import { type ChildProcess, spawn } from 'node:child_process'
@@ -12,6 +13,8 @@ import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import type { Keys } from '@scuttlekit/ssb-keys'
 import { parseSecretFile } from '@scuttlekit/ssb-keys'
+import type { IncomingCall } from '@scuttlekit/ssb-rpc'
+import type { Plugin } from '@scuttlekit/ssb-server'
 import { type Logger, pino } from 'pino'
 
 const require = createRequire(import.meta.url)
@@ -175,4 +178,31 @@ export function recordingLogger(level = 'warn'): {
     },
   )
   return { logger, records }
+}
+
+/**
+ * A stand-in `blobs` plugin for a peer that lies (`bad-inputs.md` §7): its `createWants` says it
+ * has `id` of `size` bytes and stays open (or yields what `wants` gives), and its `get` serves
+ * whatever `get` yields, wrong bytes, endless bytes or nothing.
+ */
+export function liarBlobs(
+  id: string,
+  size: number,
+  get: (signal: AbortSignal) => AsyncIterable<unknown>,
+  wants: (signal: AbortSignal) => AsyncIterable<unknown> = async function* (signal) {
+    yield { [id]: size }
+    await new Promise((r) => signal.addEventListener('abort', r))
+  },
+): Plugin {
+  return {
+    name: 'blobs',
+    anonymous: ['get', 'createWants', 'has'],
+    init: () => ({
+      methods: {
+        get: { type: 'source', fn: (_a, call: IncomingCall) => get(call.signal) },
+        createWants: { type: 'source', fn: (_a, call: IncomingCall) => wants(call.signal) },
+        has: { type: 'async', fn: () => false },
+      },
+    }),
+  }
 }

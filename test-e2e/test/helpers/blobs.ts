@@ -1,12 +1,11 @@
 // Blob helpers shared by blobs.test.ts and reference-defects.test.ts: a master client on the
 // real ssb-server 16, moving blob bytes in and out of it, the files under a `<path>/blobs`
-// directory (ssb-protocol.md §6.1), waits, and a peer whose `blobs` plugin lies (bad-inputs §7).
+// directory (ssb-protocol.md §6.1), and waits. The lying `blobs` peer is test-support's
+// `liarBlobs`.
 import { readdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { blobIdOf, digestOfBlobId } from '@scuttlekit/ssb-blobs'
 import { connectClient, type SsbClient } from '@scuttlekit/ssb-client'
-import type { IncomingCall } from '@scuttlekit/ssb-rpc'
-import type { Plugin } from '@scuttlekit/ssb-server'
 import type { ReferenceServer } from './reference-server.js'
 
 /** 5 MiB: the default `blobs.max` of ssb-blobs 1.2.2 and of ours (§6.3). */
@@ -87,33 +86,4 @@ export function watch<T>(promise: Promise<T>): Watched<T> {
     },
   )
   return w
-}
-
-/**
- * A stand-in `blobs` plugin for a liar peer: its `createWants` says it has `id` of `size` bytes
- * and then stays open; its `get` serves `bytes` whatever they hash to.
- */
-export function liarBlobs(id: string, size: number, bytes: Buffer): Plugin {
-  return {
-    name: 'blobs',
-    anonymous: ['get', 'createWants', 'has'],
-    init: () => ({
-      methods: {
-        get: {
-          type: 'source',
-          fn: async function* () {
-            yield bytes
-          },
-        },
-        createWants: {
-          type: 'source',
-          fn: async function* (_args: readonly unknown[], call: IncomingCall) {
-            yield { [id]: size }
-            await new Promise((r) => call.signal.addEventListener('abort', r))
-          },
-        },
-        has: { type: 'async', fn: async () => false },
-      },
-    }),
-  }
 }
