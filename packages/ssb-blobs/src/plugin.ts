@@ -7,8 +7,7 @@
 
 import { join } from 'node:path'
 import type { FeedId } from '@scuttlekit/ssb-ref'
-import type { IncomingCall } from '@scuttlekit/ssb-rpc'
-import { PermissionSet, type Plugin, type PluginInstance } from '@scuttlekit/ssb-server'
+import { hasFullRights, type Plugin, type PluginInstance } from '@scuttlekit/ssb-server'
 import { isValidBlobId } from './blob-id.js'
 import { BlobArgumentError } from './errors.js'
 import { BLOBS_HELP } from './help.js'
@@ -74,11 +73,6 @@ function idOf(arg: unknown): string | null {
 /** multiblob's `getId`: the id of a `get`/`getSlice` argument, under `id`, `key` or `hash`. */
 function optsIdOf(opts: Record<string, unknown>): unknown {
   return opts.id ?? opts.key ?? opts.hash
-}
-
-function isFullRights(call: IncomingCall): boolean {
-  const auth = call.session.auth
-  return auth instanceof PermissionSet && auth.permissions.allow === null
 }
 
 function readOptions(opts: Record<string, unknown>, signal: AbortSignal): ReadOptions {
@@ -208,7 +202,7 @@ export function blobsPlugin(): Plugin {
               const ids = idList(args[0], (bad) => `invalid id:${bad}`)
               // a remote peer's `has` is ssb-blobs' legacy want (§6.2)
               const answer =
-                options.legacy && !isFullRights(call)
+                options.legacy && !hasFullRights(call.session)
                   ? await replicator.legacyHas(call.session.remoteId as FeedId, ids)
                   : await Promise.all(ids.map((id) => store.has(id)))
               return Array.isArray(args[0]) ? answer : answer[0]

@@ -5,7 +5,7 @@
  * server's own key, `config.master` keys and the unix socket; the anonymous list for other peers.
  */
 
-import type { Permissions } from '@scuttlekit/ssb-rpc'
+import type { Permissions, RpcSessionInfo } from '@scuttlekit/ssb-rpc'
 import { PermissionDeniedError } from './errors.js'
 
 /** Full rights: nothing is denied. */
@@ -81,4 +81,13 @@ export function isPermissions(value: unknown): value is Permissions {
   const list = (v: unknown) =>
     v === null || (Array.isArray(v) && v.every((s) => typeof s === 'string'))
   return list(allow) && list(deny)
+}
+
+/**
+ * Whether a connection was given full rights (our own key, `config.master`, the unix socket, or
+ * an in-process call): plugins serve such callers as the user, not as a remote peer.
+ */
+export function hasFullRights(session: RpcSessionInfo): boolean {
+  const auth = session.auth
+  return auth instanceof PermissionSet && auth.permissions.allow === null
 }

@@ -35,7 +35,7 @@ import {
   PluginError,
   ServerClosedError,
 } from './errors.js'
-import { FULL_RIGHTS, isPermissions, PermissionSet } from './permissions.js'
+import { FULL_RIGHTS, hasFullRights, isPermissions, PermissionSet } from './permissions.js'
 import {
   isMethodSpec,
   type MethodSpec,
@@ -481,8 +481,7 @@ export async function startServer(options: ServerOptions): Promise<SsbServer> {
       status: () => server.status(),
       progress: () => server.progress(),
       historyPolicy: (feed, call) => {
-        const perms = call.session.auth
-        if (perms instanceof PermissionSet && perms.permissions.allow === null) return 'all'
+        if (hasFullRights(call.session)) return 'all'
         return server.historyAllowed(feed, call.session.remoteId) ? 'checked' : 'none'
       },
       historyAllowedNow: (feed, requester) => server.historyAllowed(feed, requester),
