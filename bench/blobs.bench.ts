@@ -45,17 +45,17 @@
  * --cpu-prof-dir=/tmp/prof`) are passed to node for every server process. MB are 10^6 bytes; ours/ref throughput is the
  * ratio of MB/s.
  */
-import { type ChildProcess, spawn } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { createCipheriv, createHash } from 'node:crypto'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
 import { connectClient, type SsbClient } from '@scuttlekit/ssb-client'
-import { type Keys, parseSecretFile } from '@scuttlekit/ssb-keys'
-import { freePort, waitForPort } from '@scuttlekit/test-support'
+import type { Keys } from '@scuttlekit/ssb-keys'
 import { fmtRate, printTable, rate } from './lib/measure.js'
+import { spawnServer } from './lib/server-process.js'
 
 type Side = 'ours' | 'ref'
 type CaseName = 'big' | 'small'
@@ -122,55 +122,31 @@ interface Node {
 
 async function startNode(side: Side, role: 'a' | 'b'): Promise<Node> {
   const home = mkdtempSync(join(tmpdir(), `blobs-bench-${side}-${role}-`))
-  const path = join(home, '.ssb')
-  const port = await freePort()
-  const flags = ['--path', path, '--host', '127.0.0.1', '--port', String(port)]
-  // no LAN discovery, so that the nodes of a run find each other only through gossip.connect
-  flags.push('--gossip.local', 'false')
-  if (side === 'ref' && REF_MAX !== 'default') flags.push('--blobs.max', REF_MAX)
-  const args = side === 'ours' ? [OUR_BIN, 'start', ...flags] : [REF_LAUNCHER, 'ebt', ...flags]
-  const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean)
-  const child = spawn(process.execPath, [...nodeArgs, ...args], {
-    env: { ...process.env, HOME: home },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const server = await spawnServer(home, side === 'ours' ? OUR_BIN : REF_LAUNCHER, (path, port) => {
+    const flags = ['--path', path, '--host', '127.0.0.1', '--port', String(port)]
+    // no LAN discovery, so that the nodes of a run find each other only through gossip.connect
+    flags.push('--gossip.local', 'false')
+    if (side === 'ref' && REF_MAX !== 'default') flags.push('--blobs.max', REF_MAX)
+    return side === 'ours' ? ['start', ...flags] : ['ebt', ...flags]
   })
-  let out = ''
-  child.stdout!.on('data', (d) => {
-    out += d
-  })
-  child.stderr!.on('data', (d) => {
-    out += d
-  })
-  const stop = async () => {
-    const exited = new Promise((r) => child.once('exit', r))
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGINT')
-      const t = setTimeout(() => child.kill('SIGKILL'), 10_000)
-      await exited
-      clearTimeout(t)
-    }
-    rmSync(home, { recursive: true, force: true })
-  }
   try {
-    await waitForPort(port, 60_000, child, () => out)
-    const keys = parseSecretFile(readFileSync(join(path, 'secret'), 'utf8'))
-    const address = `net:127.0.0.1:${port}~shs:${keys.public.replace('.ed25519', '')}`
+    const { path, port, keys, address } = server
     const client = await connectClient({
       config: { path, keys, host: '127.0.0.1', port },
       remote: address,
     })
     return {
       keys,
-      child,
+      child: server.child,
       client,
       address,
       async stop() {
         await client.close().catch(() => {})
-        await stop()
+        await server.stop()
       },
     }
   } catch (err) {
-    await stop()
+    await server.stop()
     throw err
   }
 }

@@ -12,16 +12,16 @@
  *
  * BENCH_REPLICATE_N=10000,50000 (default) and BENCH_RUNS=1 (default) set the sizes and repeats.
  */
-import { type ChildProcess, spawn } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
 import { connectClient, type SsbClient } from '@scuttlekit/ssb-client'
-import { type Keys, parseSecretFile } from '@scuttlekit/ssb-keys'
-import { freePort, waitForPort } from '@scuttlekit/test-support'
+import type { Keys } from '@scuttlekit/ssb-keys'
 import { fmtRate, printTable, rate } from './lib/measure.js'
+import { spawnServer } from './lib/server-process.js'
 
 const SIZES = (process.env.BENCH_REPLICATE_N ?? '10000,50000').split(',').map(Number)
 const RUNS = Number(process.env.BENCH_RUNS ?? 1)
@@ -46,29 +46,13 @@ interface Node {
 
 async function startNode(side: Side, home?: string): Promise<Node> {
   home ??= mkdtempSync(join(tmpdir(), `replicate-bench-${side}-`))
-  const path = join(home, '.ssb')
-  const port = await freePort()
-  const flags = ['--path', path, '--host', '127.0.0.1', '--port', String(port)]
-  // no LAN discovery, so that the nodes of a run find each other only through gossip.connect
-  flags.push('--gossip.local', 'false')
-  const args =
-    side === 'ours'
-      ? [OUR_BIN, 'start', ...flags]
-      : [REF_LAUNCHER, side === 'ref-ebt' ? 'ebt' : 'legacy', ...flags]
-  const child = spawn(process.execPath, args, {
-    env: { ...process.env, HOME: home },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const server = await spawnServer(home, side === 'ours' ? OUR_BIN : REF_LAUNCHER, (path, port) => {
+    const flags = ['--path', path, '--host', '127.0.0.1', '--port', String(port)]
+    // no LAN discovery, so that the nodes of a run find each other only through gossip.connect
+    flags.push('--gossip.local', 'false')
+    return side === 'ours' ? ['start', ...flags] : [side === 'ref-ebt' ? 'ebt' : 'legacy', ...flags]
   })
-  let out = ''
-  child.stdout!.on('data', (d) => {
-    out += d
-  })
-  child.stderr!.on('data', (d) => {
-    out += d
-  })
-  await waitForPort(port, 60_000, child, () => out)
-  const keys = parseSecretFile(readFileSync(join(path, 'secret'), 'utf8'))
-  const address = `net:127.0.0.1:${port}~shs:${keys.public.replace('.ed25519', '')}`
+  const { path, port, keys, address } = server
   const client = await connectClient({
     config: { path, keys, host: '127.0.0.1', port },
     remote: address,
@@ -78,17 +62,12 @@ async function startNode(side: Side, home?: string): Promise<Node> {
     home,
     port,
     keys,
-    child,
+    child: server.child,
     client,
     address,
     async stop(keep = false) {
       await client.close().catch(() => {})
-      const exited = new Promise((r) => child.once('exit', r))
-      child.kill('SIGINT')
-      const t = setTimeout(() => child.kill('SIGKILL'), 10_000)
-      await exited
-      clearTimeout(t)
-      if (!keep) rmSync(home!, { recursive: true, force: true })
+      await server.stop(keep)
     },
   }
 }

@@ -12,17 +12,17 @@
  *
  *   npm run build && npm run bench:rpc --workspace bench
  */
-import { spawn } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
 import { connectClient } from '@scuttlekit/ssb-client'
-import { type Keys, parseSecretFile } from '@scuttlekit/ssb-keys'
-import { freePort, waitForPort } from '@scuttlekit/test-support'
+import type { Keys } from '@scuttlekit/ssb-keys'
+import { freePort } from '@scuttlekit/test-support'
 import { fmtRate, printTable, rate } from './lib/measure.js'
+import { spawnServer } from './lib/server-process.js'
 
 const require = createRequire(import.meta.url)
 const RUNS = Number(process.env.BENCH_RUNS ?? 3)
@@ -47,37 +47,17 @@ interface Running {
 
 async function startServer(side: Server): Promise<Running> {
   const home = mkdtempSync(join(tmpdir(), `rpc-bench-${side}-`))
-  const path = join(home, '.ssb')
-  const port = await freePort()
-  const args = [side === 'ref' ? REF_BIN : OUR_BIN, 'start', '--path', path]
-  args.push('--host', '127.0.0.1', '--port', String(port))
-  if (side === 'ref') args.push('--ws.port', String(await freePort()))
-  const child = spawn(process.execPath, args, {
-    env: { ...process.env, HOME: home },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  let out = ''
-  child.stdout!.on('data', (d) => {
-    out += d
-  })
-  child.stderr!.on('data', (d) => {
-    out += d
-  })
-  await waitForPort(port, 30_000, child, () => out)
-  const keys = parseSecretFile(readFileSync(join(path, 'secret'), 'utf8'))
-  return {
-    port,
-    keys,
-    path,
-    async stop() {
-      const exited = new Promise((r) => child.once('exit', r))
-      child.kill('SIGINT')
-      const t = setTimeout(() => child.kill('SIGKILL'), 5000)
-      await exited
-      clearTimeout(t)
-      rmSync(home, { recursive: true, force: true })
+  const server = await spawnServer(
+    home,
+    side === 'ref' ? REF_BIN : OUR_BIN,
+    async (path, port) => {
+      const args = ['start', '--path', path, '--host', '127.0.0.1', '--port', String(port)]
+      if (side === 'ref') args.push('--ws.port', String(await freePort()))
+      return args
     },
-  }
+    30_000,
+  )
+  return { port: server.port, keys: server.keys, path: server.path, stop: () => server.stop() }
 }
 
 /** The calls a scenario needs, whichever client makes them. */
