@@ -8,17 +8,19 @@ import { join } from 'node:path'
 import { boxContent, type HmacKey, type Keys } from '@scuttlekit/ssb-keys'
 import { type FeedId, isFeedId, isMsgId, type MsgId } from '@scuttlekit/ssb-ref'
 import {
+  beginBatch,
   createMessage,
+  type FeedState,
   ForkError,
   type KVT,
   type MsgValue,
   monotonicTimestamp,
+  type PendingBatch,
   prepare,
   resolveHmacKey,
   ValidationError,
   type Verdict,
   type VerifyPool,
-  validateBatch,
   validateMessage,
   verifyPrepared,
 } from '@scuttlekit/ssb-validate'
@@ -50,6 +52,10 @@ const META_KEY = Buffer.from([0])
 const MAX_GROUP = 2048
 /** Queued records that start a commit at once instead of at the end of the tick. */
 const EAGER_GROUP = 32
+/** Most messages validated as one round; a larger submission is cut into rounds. */
+const ROUND = 256
+/** Rounds whose signatures are being checked at once, each chaining on the ones before it. */
+const ROUNDS_IN_FLIGHT = 3
 
 /** Options of {@link openDb}. */
 export interface DbOptions {
@@ -92,6 +98,29 @@ interface Pending {
   payload: Buffer
   resolve: (kvt: KVT) => void
   reject: (err: unknown) => void
+}
+
+/** One `add` or `addBatch` call waiting for its verdicts. */
+interface Submission {
+  msgs: readonly unknown[]
+  done: (results: (Error | Promise<KVT>)[]) => void
+  results: (Error | Promise<KVT>)[]
+  /** messages already taken into rounds */
+  taken: number
+  /** messages not yet settled */
+  left: number
+}
+
+/** Messages validated together: their signatures are checked while later rounds begin. */
+interface Round {
+  msgs: unknown[]
+  /** which submission each run of `msgs` came from */
+  parts: { sub: Submission; from: number; count: number }[]
+  batch: PendingBatch | undefined
+  /** set when the round could not be validated at all: every message fails with it */
+  error: Error | undefined
+  verified: Promise<void>
+  verifiedYet: boolean
 }
 
 /** A record read back with its position. */
@@ -148,8 +177,16 @@ export class SsbDb {
   private readonly pendingStates = new Map<FeedId, FeedInfo>()
   private readonly forked = new Set<FeedId>()
   private queue: Pending[] = []
-  private incoming: { msgs: readonly unknown[]; done: (r: (Error | Promise<KVT>)[]) => void }[] = []
+  /** submitted messages not yet in a validation round */
+  private incoming: Submission[] = []
   private validating: Promise<void> | null = null
+  /** wakes the validation loop when messages arrive while it waits for signatures */
+  private wake: (() => void) | null = null
+  /**
+   * The state each feed ends in if the rounds in flight hold no bad signature: later rounds
+   * chain on it before the earlier ones settle.
+   */
+  private readonly expected = new Map<FeedId, { state: FeedState; round: Round }>()
   /** set while `rebuild()` runs: writes and state reads wait for it */
   private rebuilding: Promise<void> | null = null
   private committing: Promise<void> | null = null
@@ -561,54 +598,118 @@ export class SsbDb {
 
   /** Queues messages for validation; `done` gets, per message, an error or its commit promise. */
   private submit(msgs: readonly unknown[], done: (results: (Error | Promise<KVT>)[]) => void) {
-    this.incoming.push({ msgs, done })
+    if (msgs.length === 0) return done([])
+    this.incoming.push({ msgs, done, results: new Array(msgs.length), taken: 0, left: msgs.length })
     if (!this.validating) this.validating = this.validateLoop()
+    else if (this.wake) {
+      // start a round with everything submitted in this tick, not one per message
+      const wake = this.wake
+      this.wake = null
+      setImmediate(wake)
+    }
   }
 
   /**
-   * Validates whatever was submitted since the last round as one batch, one round at a time, so
-   * that each round chains on the states the previous one left; commits overlap with the next
-   * round's signature checks.
+   * Validates submitted messages in rounds of up to {@link ROUND}, with up to
+   * {@link ROUNDS_IN_FLIGHT} rounds' signatures checked at once on every core. Each round chains
+   * on the states the rounds before it are expected to leave; rounds settle (and are queued for
+   * commit) strictly in order, each against the real states, so a bad signature in one round
+   * only costs the later rounds a re-check of that feed on this thread.
    */
   private async validateLoop(): Promise<void> {
     await new Promise<void>((r) => setImmediate(r))
     while (this.rebuilding) await this.rebuilding
-    while (this.incoming.length > 0) {
-      const jobs = this.incoming
-      this.incoming = []
-      const msgs = jobs.length === 1 ? jobs[0]!.msgs : jobs.flatMap((j) => j.msgs)
-      let results: (Error | Promise<KVT>)[]
-      try {
-        // A large round is validated in two halves: the first half's commit (write, sync,
-        // index) then runs while the second half's signatures are checked.
-        if (msgs.length >= 64) {
-          const half = msgs.length >> 1
-          const first = await this.validateAndEnqueue(msgs.slice(0, half))
-          results = first.concat(await this.validateAndEnqueue(msgs.slice(half)))
-        } else {
-          results = await this.validateAndEnqueue(msgs)
-        }
-      } catch (err) {
-        results = msgs.map(() => (err instanceof Error ? err : new Error(String(err))))
+    const inFlight: Round[] = []
+    for (;;) {
+      while (inFlight.length < ROUNDS_IN_FLIGHT && this.incoming.length > 0) {
+        inFlight.push(this.beginRound())
       }
-      let at = 0
-      for (const job of jobs) {
-        const part = jobs.length === 1 ? results : results.slice(at, at + job.msgs.length)
-        at += job.msgs.length
-        job.done(part)
+      const head = inFlight[0]
+      if (!head) break
+      if (!head.verifiedYet) {
+        // wait for the oldest round's signatures, or for new messages to start a round with
+        const woken = new Promise<void>((r) => {
+          this.wake = r
+        })
+        await Promise.race([head.verified, woken])
+        this.wake = null
+        continue
       }
+      inFlight.shift()
+      await this.settleRound(head)
     }
     this.validating = null
   }
 
-  private async validateAndEnqueue(msgs: readonly unknown[]): Promise<(Error | Promise<KVT>)[]> {
+  /** Takes up to {@link ROUND} submitted messages and starts checking their signatures. */
+  private beginRound(): Round {
+    const parts: Round['parts'] = []
+    const msgs: unknown[] = []
+    while (this.incoming.length > 0 && msgs.length < ROUND) {
+      const sub = this.incoming[0]!
+      const count = Math.min(sub.msgs.length - sub.taken, ROUND - msgs.length)
+      const from = sub.taken
+      for (let i = 0; i < count; i++) msgs.push(sub.msgs[from + i])
+      parts.push({ sub, from, count })
+      sub.taken += count
+      if (sub.taken === sub.msgs.length) this.incoming.shift()
+    }
+    const state = (feed: FeedId): FeedState | undefined =>
+      this.forked.has(feed) ? undefined : (this.expected.get(feed)?.state ?? this.stateOf(feed))
+    let batch: PendingBatch | undefined
+    let error: Error | undefined
+    try {
+      batch = beginBatch(msgs, { hmacKey: this.hmacKey, pool: this.verifyPool, state })
+    } catch (err) {
+      error = err instanceof Error ? err : new Error(String(err))
+    }
+    const round: Round = { msgs, parts, batch, error, verifiedYet: false, verified: undefined! }
+    round.verified = (batch ? batch.verified : Promise.resolve()).then(
+      () => {
+        round.verifiedYet = true
+      },
+      (err: unknown) => {
+        round.error = err instanceof Error ? err : new Error(String(err))
+        round.verifiedYet = true
+      },
+    )
+    if (batch) for (const [feed, s] of batch.expected) this.expected.set(feed, { state: s, round })
+    return round
+  }
+
+  /** Settles a verified round against the real feed states, queues its messages for commit. */
+  private async settleRound(round: Round): Promise<void> {
+    let results: (Error | Promise<KVT>)[]
+    try {
+      if (round.error) throw round.error
+      const state = (feed: FeedId) => (this.forked.has(feed) ? undefined : this.stateOf(feed))
+      results = await this.enqueueVerdicts(round.msgs, round.batch!.settle(state).verdicts)
+    } catch (err) {
+      results = round.msgs.map(() => (err instanceof Error ? err : new Error(String(err))))
+    }
+    if (round.batch) {
+      for (const feed of round.batch.expected.keys()) {
+        if (this.expected.get(feed)?.round === round) this.expected.delete(feed)
+      }
+    }
+    let at = 0
+    for (const { sub, from, count } of round.parts) {
+      for (let i = 0; i < count; i++) sub.results[from + i] = results[at + i]!
+      at += count
+      sub.left -= count
+      if (sub.left === 0) sub.done(sub.results)
+    }
+  }
+
+  /**
+   * Queues the accepted messages of a settled round for commit, in order; a message whose feed
+   * moved on meanwhile (a publish) is validated again against the feed as it is now.
+   */
+  private async enqueueVerdicts(
+    msgs: readonly unknown[],
+    verdicts: readonly Verdict[],
+  ): Promise<(Error | Promise<KVT>)[]> {
     const options = { hmacKey: this.hmacKey }
-    const state = (feed: FeedId) => (this.forked.has(feed) ? undefined : this.stateOf(feed))
-    // A few messages are cheaper to check here than to hand to the workers.
-    const verdicts: Verdict[] =
-      msgs.length < 16
-        ? []
-        : (await validateBatch(msgs, { ...options, pool: this.verifyPool, state })).verdicts
     const results: (Error | Promise<KVT>)[] = new Array(msgs.length)
     const forkedNow = new Set<FeedId>()
     for (let i = 0; i < msgs.length; i++) {

@@ -5,7 +5,7 @@ import { describe, test } from 'node:test'
 import type { SsbDb } from '@scuttlekit/ssb-db'
 import { generateKeys, unboxContent } from '@scuttlekit/ssb-keys'
 import type { FeedId } from '@scuttlekit/ssb-ref'
-import type { KVT, MsgValue } from '@scuttlekit/ssb-validate'
+import { type FeedState, type KVT, type MsgValue, validateMessage } from '@scuttlekit/ssb-validate'
 import {
   collect,
   makeFeed,
@@ -571,6 +571,89 @@ describe('addBatch', () => {
       assert.equal(log.length, 60)
       for (let i = 1; i < log.length; i++)
         assert.ok(log[i]!.timestamp > log[i - 1]!.timestamp, 'receive order')
+    })
+  })
+})
+
+/**
+ * What validating `msgs` one by one in order against an empty database gives: the key of each
+ * message that would be stored, else its error's name.
+ */
+function oneByOne(msgs: readonly unknown[]): string[] {
+  const states = new Map<string, FeedState>()
+  return msgs.map((m) => {
+    const author = (m as { author?: string } | null)?.author ?? ''
+    const v = validateMessage(states.get(author), m)
+    if (!v.ok) return v.error.name
+    states.set(author, { id: v.id, sequence: v.value.sequence, timestamp: v.value.timestamp })
+    return v.id
+  })
+}
+
+describe('validation in rounds', () => {
+  // More messages than one validation round (256), with damage close to round boundaries and
+  // later messages that chain on a bad one from the rounds after it.
+  const alice = generateKeys()
+  const bob = generateKeys()
+  const carol = generateKeys()
+  const feeds = [makeFeed(alice, 400), makeFeed(bob, 400), makeFeed(carol, 400)]
+  const msgs: unknown[] = []
+  for (let i = 0; i < 400; i++) for (const f of feeds) msgs.push(f.msgs[i])
+  const tamper = (m: unknown) => ({ ...(m as MsgValue), content: { type: 'post', text: 'x' } })
+  msgs[250] = tamper(msgs[250]) // the last round-1 message of its feed that chains onward
+  msgs[300] = tamper(msgs[300])
+  msgs[700] = msgs[697] // a duplicate
+  msgs.splice(900, 1) // a gap in one feed from here on
+  const expected = oneByOne(msgs)
+
+  test('one large addBatch gives the one-by-one verdicts', async () => {
+    assert.ok(expected.filter((e) => e === 'InvalidSignatureError').length === 2)
+    await withDb(async ({ db }) => {
+      const res = await db.addBatch(msgs)
+      assert.deepEqual(
+        res.map((r) => (r.ok ? r.kvt.key : r.error.name)),
+        expected,
+      )
+      assert.deepEqual(
+        await logKeys(db),
+        expected.filter((e) => e.startsWith('%')),
+      )
+    })
+  })
+
+  test('many concurrent adds give the one-by-one verdicts', async () => {
+    await withDb(async ({ db }) => {
+      const res = await Promise.all(
+        msgs.map((m) =>
+          db.add(m).then(
+            (kvt) => kvt.key as string,
+            (e: Error) => e.name,
+          ),
+        ),
+      )
+      assert.deepEqual(res, expected)
+      assert.deepEqual(
+        await logKeys(db),
+        expected.filter((e) => e.startsWith('%')),
+      )
+    })
+  })
+
+  test('adds arriving while earlier rounds are verified chain on them', async () => {
+    await withDb(async ({ db }) => {
+      const results: Promise<string>[] = []
+      for (let i = 0; i < msgs.length; i += 50) {
+        for (const m of msgs.slice(i, i + 50)) {
+          results.push(
+            db.add(m).then(
+              (kvt) => kvt.key as string,
+              (e: Error) => e.name,
+            ),
+          )
+        }
+        await new Promise((r) => setImmediate(r))
+      }
+      assert.deepEqual(await Promise.all(results), expected)
     })
   })
 })

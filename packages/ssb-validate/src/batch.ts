@@ -44,13 +44,31 @@ export interface BatchResult {
 }
 
 /**
- * Validates `msgs` in order, each against its feed's state as left by the messages before it.
- * Never throws for bad messages (only when `signal` aborts).
+ * A batch whose signature checks are under way ({@link beginBatch}). Several can be in flight at
+ * once: a later batch can chain on an earlier one's `expected` states before that one settles.
  */
-export async function validateBatch(
-  msgs: readonly unknown[],
-  options: BatchOptions = {},
-): Promise<BatchResult> {
+export interface PendingBatch {
+  /**
+   * The state every feed of the batch ends in if all its messages that passed the stateless and
+   * chain checks also pass their signatures.
+   */
+  readonly expected: ReadonlyMap<FeedId, FeedState>
+  /** Settles when every signature is checked; rejects only when `signal` aborts. */
+  readonly verified: Promise<void>
+  /**
+   * The verdicts, each message against its feed's real state (`state`, then the messages before
+   * it in the batch). Call after `verified`. Only a message whose optimistic chain turned out
+   * wrong has its signature checked here, on the calling thread.
+   */
+  settle(state?: (feed: FeedId) => FeedState | null | undefined): BatchResult
+}
+
+/**
+ * Starts validating `msgs` in order: prepares every message, checks it against the chain as
+ * `options.state` and the messages before it would leave it (optimistically, as if every one of
+ * them were valid), and hands the signatures of those that pass to the verify pool.
+ */
+export function beginBatch(msgs: readonly unknown[], options: BatchOptions = {}): PendingBatch {
   const key = resolveHmacKey(options.hmacKey)
   const hmacBytes = key instanceof Uint8Array ? key : null
   const lookup = options.state ?? (() => undefined)
@@ -58,12 +76,9 @@ export async function validateBatch(
   const verifyIndex = new Int32Array(msgs.length).fill(-1)
   const items: VerifyItem[] = []
 
-  // 1. prepare, and guess the chain assuming every earlier message is valid; 2. verify the
-  // signatures in parallel. Segment by segment, so that workers start verifying the first
-  // segment while this thread prepares the next one.
-  const optimistic = new Map<string, FeedState | null | undefined>()
-  const stateOf = (states: Map<string, FeedState | null | undefined>, feed: string) =>
-    states.has(feed) ? states.get(feed) : lookup(feed as FeedId)
+  // Segment by segment, so that workers start verifying the first segment while this thread
+  // prepares the next one.
+  const optimistic = new Map<FeedId, FeedState>()
   const pool = options.pool ?? defaultVerifyPool()
   const sigOk = new Uint8Array(msgs.length)
   const verifying: Promise<void>[] = []
@@ -73,8 +88,8 @@ export async function validateBatch(
       const p = prepare(msgs[i], hmacBytes)
       prepared[i] = p
       if (p.pre || p.post || p.curve || key instanceof InvalidHmacKeyError) continue
-      const feed = (p.msg as { author: string }).author
-      if (checkState(stateOf(optimistic, feed), p)) continue
+      const feed = (p.msg as { author: FeedId }).author
+      if (checkState(optimistic.has(feed) ? optimistic.get(feed) : lookup(feed), p)) continue
       verifyIndex[i] = items.length
       items.push({ publicKey: p.publicKey!, signature: p.signature!, message: p.signingInput! })
       const value = p.msg as { sequence: number; timestamp: number }
@@ -85,24 +100,42 @@ export async function validateBatch(
       verifying.push(pool.verify(part, { signal: options.signal }).then((r) => sigOk.set(r, first)))
     }
   }
-  await Promise.all(verifying)
 
-  // 3. the real chain, in order
-  const actual = new Map<string, FeedState | null | undefined>()
-  const verdicts: Verdict[] = new Array(msgs.length)
-  const states = new Map<FeedId, FeedState>()
-  for (let i = 0; i < msgs.length; i++) {
-    const p = prepared[i]!
-    const feed = p.pre ? undefined : (p.msg as { author: FeedId }).author
-    const state = feed === undefined ? undefined : stateOf(actual, feed)
-    const vi = verifyIndex[i]!
-    const v = verdictOf(p, state, key, vi >= 0 ? sigOk[vi] === 1 : undefined)
-    verdicts[i] = v
-    if (v.ok) {
-      const next = nextState(v)
-      actual.set(v.value.author, next)
-      states.set(v.value.author, next)
+  const settle = (state = lookup): BatchResult => {
+    const actual = new Map<FeedId, FeedState | null | undefined>()
+    const verdicts: Verdict[] = new Array(msgs.length)
+    const states = new Map<FeedId, FeedState>()
+    for (let i = 0; i < msgs.length; i++) {
+      const p = prepared[i]!
+      const feed = p.pre ? undefined : (p.msg as { author: FeedId }).author
+      const s = feed === undefined ? undefined : actual.has(feed) ? actual.get(feed) : state(feed)
+      const vi = verifyIndex[i]!
+      const v = verdictOf(p, s, key, vi >= 0 ? sigOk[vi] === 1 : undefined)
+      verdicts[i] = v
+      if (v.ok) {
+        const next = nextState(v)
+        actual.set(v.value.author, next)
+        states.set(v.value.author, next)
+      }
     }
+    return { verdicts, states }
   }
-  return { verdicts, states }
+  return {
+    expected: optimistic,
+    verified: Promise.all(verifying).then(() => {}),
+    settle,
+  }
+}
+
+/**
+ * Validates `msgs` in order, each against its feed's state as left by the messages before it.
+ * Never throws for bad messages (only when `signal` aborts).
+ */
+export async function validateBatch(
+  msgs: readonly unknown[],
+  options: BatchOptions = {},
+): Promise<BatchResult> {
+  const batch = beginBatch(msgs, options)
+  await batch.verified
+  return batch.settle()
 }
