@@ -92,7 +92,74 @@ interface Plan {
   liveItems?: (kvt: KVT) => (StreamItem | undefined)[]
 }
 
-async function* run(db: SsbDb, plan: Plan): AsyncGenerator<StreamItem | SyncMarker> {
+/** Items read from the log before the stream hands them out. */
+const BATCH = 256
+
+/**
+ * An async iterator over items made in batches: each `next()` is an already settled promise
+ * until the batch runs out. A generator per item (and `yield*` between two of them) costs
+ * more than reading and parsing the record does.
+ */
+class Batched<T> implements AsyncIterableIterator<T> {
+  private buf: T[] = []
+  private at = 0
+  private refilling: Promise<IteratorResult<T>> | null = null
+
+  constructor(private readonly source: AsyncGenerator<T[], void, undefined>) {}
+
+  next(): Promise<IteratorResult<T>> {
+    if (this.refilling) return this.refilling.then(() => this.next())
+    if (this.at < this.buf.length)
+      return Promise.resolve({ value: this.buf[this.at++]!, done: false })
+    this.refilling = this.refill().finally(() => {
+      this.refilling = null
+    })
+    return this.refilling
+  }
+
+  private async refill(): Promise<IteratorResult<T>> {
+    for (;;) {
+      const r = await this.source.next()
+      if (r.done) {
+        this.buf = []
+        this.at = 0
+        return { value: undefined, done: true }
+      }
+      if (r.value.length === 0) continue
+      this.buf = r.value
+      this.at = 1
+      return { value: r.value[0]!, done: false }
+    }
+  }
+
+  async return(): Promise<IteratorResult<T>> {
+    this.buf = []
+    this.at = 0
+    await this.source.return(undefined)
+    return { value: undefined, done: true }
+  }
+
+  async throw(err?: unknown): Promise<IteratorResult<T>> {
+    this.buf = []
+    this.at = 0
+    await this.source.throw(err)
+    return { value: undefined, done: true }
+  }
+
+  [Symbol.asyncIterator](): AsyncIterableIterator<T> {
+    return this
+  }
+}
+
+/** A stream: see {@link runBatches}. */
+function run(db: SsbDb, plan: Plan): AsyncIterableIterator<StreamItem | SyncMarker> {
+  return new Batched(runBatches(db, plan))
+}
+
+async function* runBatches(
+  db: SsbDb,
+  plan: Plan,
+): AsyncGenerator<(StreamItem | SyncMarker)[], void, undefined> {
   let count = 0
   const limit = plan.limit > 0 ? plan.limit : Number.POSITIVE_INFINITY
   if (plan.limit === 0 && !plan.live) return
@@ -111,14 +178,21 @@ async function* run(db: SsbDb, plan: Plan): AsyncGenerator<StreamItem | SyncMark
       if (count >= limit) return
     }
     if (!queue) return
-    if (plan.sync) yield { sync: true }
-    for await (const kvt of queue) {
-      const items = plan.liveItems ? plan.liveItems(kvt) : [plan.item(kvt, undefined)]
-      for (const item of items) {
-        if (item === undefined) continue
-        yield item
-        if (++count >= limit) return
+    if (plan.sync) yield [{ sync: true }]
+    for await (const first of queue) {
+      // everything already waiting goes out as one batch
+      const batch: StreamItem[] = []
+      for (let kvt: KVT | undefined = first; kvt !== undefined; kvt = queue.shift()) {
+        const items = plan.liveItems ? plan.liveItems(kvt) : [plan.item(kvt, undefined)]
+        for (const item of items) {
+          if (item === undefined) continue
+          batch.push(item)
+          if (++count >= limit) break
+        }
+        if (count >= limit) break
       }
+      yield batch
+      if (count >= limit) return
     }
   } catch (err) {
     // A read cut short by close() says so, not with leveldb's or the file system's words.
@@ -128,80 +202,87 @@ async function* run(db: SsbDb, plan: Plan): AsyncGenerator<StreamItem | SyncMark
     if (queue) await queue.return()
   }
 
-  async function* oldPart(): AsyncGenerator<StreamItem> {
-    {
-      let resumeAfter = -1
-      let oldDone = false
-      if (plan.sequential && !plan.reverse) {
-        // Receive order is log order: read the log front to back instead of going through the
-        // index, until the upper bound. Damage hands over to the index path after it.
-        const reader = db.reader(1 << 20)
-        let offset = await plan.sequential.start()
-        oldDone = true
-        while (offset !== -1 && offset < end) {
-          let rec: { payload: Buffer | null; next: number }
+  async function* oldPart(): AsyncGenerator<StreamItem[], void, undefined> {
+    let resumeAfter = -1
+    let oldDone = false
+    if (plan.sequential && !plan.reverse) {
+      // Receive order is log order: read the log front to back instead of going through the
+      // index, until the upper bound. Damage hands over to the index path after it.
+      const reader = db.reader(1 << 20)
+      let offset = await plan.sequential.start()
+      oldDone = true
+      let batch: StreamItem[] = []
+      while (offset !== -1 && offset < end) {
+        let rec: { payload: Buffer | null; next: number }
+        try {
+          rec = reader.readWithNext(offset)
+        } catch (err) {
+          db.reportCorrupt(offset, err)
+          resumeAfter = offset
+          oldDone = false
+          break
+        }
+        const at = offset
+        offset = rec.next
+        if (rec.payload === null) continue
+        const kvt = parseRecord(db, rec.payload, at)
+        if (kvt === undefined) continue
+        if (!plan.sequential.before(kvt)) break
+        const item = plan.item(kvt, undefined)
+        if (item === undefined) continue
+        batch.push(item)
+        if (++count >= limit) break
+        if (batch.length >= BATCH) {
+          yield batch
+          batch = []
+        }
+      }
+      yield batch
+      if (count >= limit) return
+    }
+    if (oldDone) return
+    const reader = db.reader()
+    const it = db.indexIterator({
+      ...plan.bound,
+      reverse: plan.reverse,
+      keys: plan.needKey === true,
+    })
+    let ahead: Promise<[Buffer | undefined, Buffer][]> | undefined
+    try {
+      // Ask leveldb for the next batch before working through this one, so that its reads (on
+      // the thread pool) overlap our parsing.
+      ahead = it.nextv(plan.limit > 0 && plan.limit < 256 ? plan.limit + 1 : 256)
+      for (;;) {
+        const entries = await ahead
+        if (entries.length === 0) break
+        ahead = it.nextv(1024)
+        // a pending nextv must settle before the iterator closes; never leave it unhandled
+        ahead.catch(() => {})
+        const batch: StreamItem[] = []
+        for (const [key, value] of entries) {
+          const offset = decodeOffset(value)
+          if (offset >= end || offset <= resumeAfter) continue
+          let payload: Buffer | null
           try {
-            rec = reader.readWithNext(offset)
+            payload = reader.read(offset)
           } catch (err) {
             db.reportCorrupt(offset, err)
-            resumeAfter = offset
-            oldDone = false
-            break
+            continue
           }
-          const at = offset
-          offset = rec.next
-          if (rec.payload === null) continue
-          const kvt = parseRecord(db, rec.payload, at)
+          if (payload === null) continue
+          const kvt = parseRecord(db, payload, offset)
           if (kvt === undefined) continue
-          if (!plan.sequential.before(kvt)) break
-          const item = plan.item(kvt, undefined)
+          const item = plan.item(kvt, key)
           if (item === undefined) continue
-          yield item
-          if (++count >= limit) return
+          batch.push(item)
+          if (++count >= limit) break
         }
+        yield batch
+        if (count >= limit) return
       }
-      if (!oldDone) {
-        const reader = db.reader()
-        const it = db.indexIterator({
-          ...plan.bound,
-          reverse: plan.reverse,
-          keys: plan.needKey === true,
-        })
-        let ahead: Promise<[Buffer | undefined, Buffer][]> | undefined
-        try {
-          // Ask leveldb for the next batch before working through this one, so that its
-          // reads (on the thread pool) overlap our parsing.
-          ahead = it.nextv(plan.limit > 0 && plan.limit < 256 ? plan.limit + 1 : 256)
-          for (;;) {
-            const entries = await ahead
-            if (entries.length === 0) break
-            ahead = it.nextv(1024)
-            // a pending nextv must settle before the iterator closes; never leave it unhandled
-            ahead.catch(() => {})
-            for (const [key, value] of entries) {
-              const offset = decodeOffset(value)
-              if (offset >= end || offset <= resumeAfter) continue
-              let payload: Buffer | null
-              try {
-                payload = reader.read(offset)
-              } catch (err) {
-                db.reportCorrupt(offset, err)
-                continue
-              }
-              if (payload === null) continue
-              const kvt = parseRecord(db, payload, offset)
-              if (kvt === undefined) continue
-              const item = plan.item(kvt, key)
-              if (item === undefined) continue
-              yield item
-              if (++count >= limit) return
-            }
-          }
-        } finally {
-          await ahead?.catch(() => {})
-          await it.close().catch(() => {})
-        }
-      }
+    } finally {
+      await ahead?.catch(() => {})
+      await it.close().catch(() => {})
     }
   }
 }

@@ -51,6 +51,17 @@ export class AsyncQueue<T> implements AsyncIterableIterator<T> {
     return this.items.length - this.head
   }
 
+  /** The next item if one is waiting, without waiting; `undefined` when none is. */
+  shift(): T | undefined {
+    if (this.head >= this.items.length) return undefined
+    const value = this.items[this.head++]!
+    if (this.head === this.items.length) {
+      this.items = []
+      this.head = 0
+    }
+    return value
+  }
+
   next(): Promise<IteratorResult<T>> {
     if (this.head < this.items.length) {
       const value = this.items[this.head++]!
