@@ -58,6 +58,11 @@ class PoolWorker {
     this.worker.on('exit', (code) => fail(new Error(`verify worker exited with code ${code}`)))
   }
 
+  /** chunks sent and not yet answered */
+  get inflight(): number {
+    return this.pending.size
+  }
+
   run(packed: Uint8Array, count: number): Promise<Uint8Array> {
     return new Promise((resolve, reject) => {
       if (this.dead) return reject(new Error('verify worker is gone'))
@@ -77,7 +82,28 @@ function verifyRange(items: readonly VerifyItem[], out: Uint8Array, start: numbe
   }
 }
 
-const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve))
+/** Chunks a worker holds at once: one it verifies and one queued behind it. */
+const PER_WORKER = 2
+/** Chunks waiting beyond the workers' that make the calling thread verify one itself. */
+const MAIN_BACKLOG = 2
+
+/** One `verify` call. */
+interface Job {
+  items: readonly VerifyItem[]
+  out: Uint8Array
+  /** chunks not yet verified */
+  left: number
+  signal: AbortSignal | undefined
+  settled: boolean
+  resolve(out: Uint8Array): void
+  reject(err: unknown): void
+}
+
+interface Chunk {
+  job: Job
+  start: number
+  end: number
+}
 
 /** Creates a pool. Workers start lazily on the first large batch. */
 export function createVerifyPool(options: VerifyPoolOptions = {}): VerifyPool {
@@ -85,6 +111,12 @@ export function createVerifyPool(options: VerifyPoolOptions = {}): VerifyPool {
   const minParallel = options.minParallel ?? 32
   let workers: PoolWorker[] | undefined
   let closed = false
+  // One queue for every call, first in first out: with several batches in flight (pipelined
+  // validation) the oldest finishes first, and the calling thread helps only when the workers
+  // fall behind, however many batches are waiting.
+  let queue: Chunk[] = []
+  let head = 0
+  let helping = false
 
   const live = () => {
     if (closed) return []
@@ -92,49 +124,108 @@ export function createVerifyPool(options: VerifyPoolOptions = {}): VerifyPool {
     return workers.filter((w) => !w.dead)
   }
 
-  async function verify(
+  /** The next chunk of a job still wanted, or undefined. */
+  const shift = (): Chunk | undefined => {
+    while (head < queue.length) {
+      const c = queue[head++]!
+      if (head === queue.length) {
+        queue = []
+        head = 0
+      }
+      if (c.job.settled) continue
+      if (c.job.signal?.aborted) {
+        c.job.settled = true
+        c.job.reject(c.job.signal.reason)
+        continue
+      }
+      return c
+    }
+    return undefined
+  }
+
+  const finish = (c: Chunk) => {
+    const job = c.job
+    if (job.settled) return
+    if (--job.left === 0) {
+      job.settled = true
+      job.resolve(job.out)
+    }
+  }
+
+  const onThisThread = (c: Chunk) => {
+    verifyRange(c.job.items, c.job.out, c.start, c.end)
+    finish(c)
+  }
+
+  const dispatch = () => {
+    for (const w of live()) {
+      while (w.inflight < PER_WORKER) {
+        const c = shift()
+        if (!c) break
+        w.run(packItems(c.job.items, c.start, c.end), c.end - c.start).then(
+          (results) => {
+            c.job.out.set(results, c.start)
+            finish(c)
+            dispatch()
+          },
+          () => {
+            // the worker died: do its share here
+            if (!c.job.settled) onThisThread(c)
+            dispatch()
+          },
+        )
+      }
+    }
+    const backlog = queue.length - head
+    if (backlog === 0 || helping) return
+    if (live().length === 0 || backlog >= MAIN_BACKLOG) {
+      helping = true
+      setImmediate(help)
+    }
+  }
+
+  // Runs between other events: one chunk at a time, so that replies from the workers and the
+  // rest of the process get their turn in between.
+  const help = () => {
+    helping = false
+    const backlog = queue.length - head
+    if (backlog > 0 && (live().length === 0 || backlog >= MAIN_BACKLOG)) {
+      const c = shift()
+      if (c) onThisThread(c)
+    }
+    dispatch()
+  }
+
+  function verify(
     items: readonly VerifyItem[],
     opts: { signal?: AbortSignal } = {},
   ): Promise<Uint8Array> {
     const out = new Uint8Array(items.length)
+    if (opts.signal?.aborted) return Promise.reject(opts.signal.reason)
     const pool = items.length >= minParallel && wanted > 0 ? live() : []
     if (pool.length === 0) {
       verifyRange(items, out, 0, items.length)
-      return out
+      return Promise.resolve(out)
     }
-    // Chunks small enough to balance the two sides, large enough to amortise a message.
-    // A small batch is cut in at least four, so that the main thread gets a share too.
+    // Chunks small enough to balance the threads, large enough to amortise a message; a small
+    // batch is cut in at least four.
     const least = Math.min(32, Math.ceil(items.length / 4))
     const chunk = Math.min(512, Math.max(least, Math.ceil(items.length / (8 * (pool.length + 1)))))
-    let next = 0
-    const take = (): [number, number] | undefined => {
-      opts.signal?.throwIfAborted()
-      if (next >= items.length) return undefined
-      const start = next
-      next = Math.min(items.length, next + chunk)
-      return [start, next]
-    }
-    const workerLoop = async (w: PoolWorker) => {
-      for (let range = take(); range; range = take()) {
-        const [start, end] = range
-        try {
-          out.set(await w.run(packItems(items, start, end), end - start), start)
-        } catch (err) {
-          if (opts.signal?.aborted) throw err
-          verifyRange(items, out, start, end) // the worker died: do its share here
-        }
+    return new Promise<Uint8Array>((resolve, reject) => {
+      const job: Job = {
+        items,
+        out,
+        left: Math.ceil(items.length / chunk),
+        signal: opts.signal,
+        settled: false,
+        resolve,
+        reject,
       }
-    }
-    // two loops per worker keep one chunk queued while it verifies another
-    const loops = pool.flatMap((w) => [workerLoop(w), workerLoop(w)])
-    const mainLoop = async () => {
-      for (let range = take(); range; range = take()) {
-        verifyRange(items, out, range[0], range[1])
-        await yieldToLoop() // let worker replies in, so they get their next chunk promptly
+      for (let start = 0; start < items.length; start += chunk) {
+        queue.push({ job, start, end: Math.min(items.length, start + chunk) })
       }
-    }
-    await Promise.all([mainLoop(), ...loops])
-    return out
+      dispatch()
+    })
   }
 
   return {
