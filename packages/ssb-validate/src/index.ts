@@ -41,6 +41,7 @@ export {
   nextState,
   type Prepared,
   prepare,
+  preparedFor,
   type Rejected,
   resolveHmacKey,
   type ValidateOptions,
