@@ -17,7 +17,6 @@ import {
   monotonicTimestamp,
   type PendingBatch,
   prepare,
-  preparedFor,
   resolveHmacKey,
   ValidationError,
   type Verdict,
@@ -577,9 +576,7 @@ export class SsbDb {
   /**
    * Validates and stores many messages (of any feeds, each feed in order), verifying signatures
    * on all cores. Never throws for bad messages: the result says, per message, what was stored
-   * or why not. Forks mark their feed forked. A message may also be given as what
-   * `prepare(msg, hmacKey)` of `@scuttlekit/ssb-validate` made of it (with this database's HMAC
-   * key), when the caller needed its id already: it is then not serialised and hashed again.
+   * or why not. Forks mark their feed forked.
    */
   async addBatch(msgs: readonly unknown[]): Promise<AddResult[]> {
     this.assertOpen()
@@ -647,26 +644,22 @@ export class SsbDb {
   /** Takes up to {@link ROUND} submitted messages and starts checking their signatures. */
   private beginRound(): Round {
     const parts: Round['parts'] = []
-    const items: unknown[] = []
-    while (this.incoming.length > 0 && items.length < ROUND) {
+    const msgs: unknown[] = []
+    while (this.incoming.length > 0 && msgs.length < ROUND) {
       const sub = this.incoming[0]!
-      const count = Math.min(sub.msgs.length - sub.taken, ROUND - items.length)
+      const count = Math.min(sub.msgs.length - sub.taken, ROUND - msgs.length)
       const from = sub.taken
-      for (let i = 0; i < count; i++) items.push(sub.msgs[from + i])
+      for (let i = 0; i < count; i++) msgs.push(sub.msgs[from + i])
       parts.push({ sub, from, count })
       sub.taken += count
       if (sub.taken === sub.msgs.length) this.incoming.shift()
     }
     const state = (feed: FeedId): FeedState | undefined =>
       this.forked.has(feed) ? undefined : (this.expected.get(feed)?.state ?? this.stateOf(feed))
-    // what prepare() made of a message (replication's intake) counts as that message
-    const hmac = resolveHmacKey(this.hmacKey)
-    const hmacBytes = hmac instanceof Uint8Array ? hmac : null
-    const msgs = items.map((m) => preparedFor(m, hmacBytes)?.msg ?? m)
     let batch: PendingBatch | undefined
     let error: Error | undefined
     try {
-      batch = beginBatch(items, { hmacKey: this.hmacKey, pool: this.verifyPool, state })
+      batch = beginBatch(msgs, { hmacKey: this.hmacKey, pool: this.verifyPool, state })
     } catch (err) {
       error = err instanceof Error ? err : new Error(String(err))
     }

@@ -56,7 +56,6 @@ export interface IngestContext<S extends IngestStream> {
 }
 
 interface Claim<S> {
-  /** the message, or what prepare() made of it */
   msg: object
   seq: number
   stream: S
@@ -142,14 +141,6 @@ export class FeedIngest<S extends IngestStream> {
         this.parked.push({ stream, msg, seq, epoch: this.epoch, resolve })
       })
     }
-    // Prepared once, here: the database takes the result as the message and does not serialise
-    // and hash it again.
-    const p = prepare(msg, this.ctx.hmacKey)
-    if (p.id !== undefined) {
-      this.claim(stream, p, seq, p.id)
-      return undefined
-    }
-    // failed a stateless check: the database says which, with the message as given
     let id: MsgId
     try {
       id = messageId(msg)

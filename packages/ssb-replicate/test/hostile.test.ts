@@ -152,9 +152,7 @@ describe('a hostile peer next to an honest one', () => {
     const addBatch = db.addBatch.bind(db)
     db.addBatch = (msgs) => {
       for (const m of msgs) {
-        // the intake hands over what prepare() made of each message
-        const msg = (m as { msg?: unknown }).msg ?? m
-        const author = String((msg as { author?: unknown }).author)
+        const author = String((m as { author?: unknown }).author)
         submitted.set(author, (submitted.get(author) ?? 0) + 1)
       }
       return addBatch(msgs)

@@ -18,7 +18,6 @@ import {
   nextState,
   type Prepared,
   prepare,
-  preparedFor,
   resolveHmacKey,
   type ValidateOptions,
   type Verdict,
@@ -65,7 +64,7 @@ export interface PendingBatch {
 }
 
 /**
- * Starts validating `msgs` in order (each a message, or what {@link prepare} made of one): prepares every message, checks it against the chain as
+ * Starts validating `msgs` in order: prepares every message, checks it against the chain as
  * `options.state` and the messages before it would leave it (optimistically, as if every one of
  * them were valid), and hands the signatures of those that pass to the verify pool.
  */
@@ -86,7 +85,7 @@ export function beginBatch(msgs: readonly unknown[], options: BatchOptions = {})
   for (let seg = 0; seg < msgs.length; seg += SEGMENT) {
     const first = items.length
     for (let i = seg; i < Math.min(msgs.length, seg + SEGMENT); i++) {
-      const p = preparedFor(msgs[i], hmacBytes) ?? prepare(msgs[i], hmacBytes)
+      const p = prepare(msgs[i], hmacBytes)
       prepared[i] = p
       if (p.pre || p.post || p.curve || key instanceof InvalidHmacKeyError) continue
       const feed = (p.msg as { author: FeedId }).author

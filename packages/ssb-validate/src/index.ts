@@ -41,7 +41,6 @@ export {
   nextState,
   type Prepared,
   prepare,
-  preparedFor,
   type Rejected,
   resolveHmacKey,
   type ValidateOptions,

@@ -89,34 +89,6 @@ export function resolveHmacKey(key: HmacKey): Uint8Array | null | InvalidHmacKey
  * only if the cheap checks pass; never throws.
  */
 export function prepare(msg: unknown, hmacKey: Uint8Array | null): Prepared {
-  const p = prepareUntracked(msg, hmacKey)
-  preparedWith.set(p, hmacKey)
-  return p
-}
-
-/**
- * What {@link prepare} made, with the HMAC key it used. A batch takes these in place of raw
- * messages (see {@link preparedFor}); no object from elsewhere (say, parsed JSON from a peer) is
- * ever in here, so none can pass itself off as checked.
- */
-const preparedWith = new WeakMap<object, Uint8Array | null>()
-
-/**
- * For a {@link prepare} result: itself when it was made with `hmacKey` (the same bytes), else its
- * message prepared again with `hmacKey`. Undefined for anything else. This lets callers who
- * needed the id first (replication) hand the result on, so that the message is not serialised
- * and hashed twice. The message must not have been changed since it was prepared.
- */
-export function preparedFor(item: unknown, hmacKey: Uint8Array | null): Prepared | undefined {
-  if (typeof item !== 'object' || item === null) return undefined
-  const key = preparedWith.get(item)
-  if (key === undefined) return undefined
-  const same =
-    key === hmacKey || (key !== null && hmacKey !== null && Buffer.compare(key, hmacKey) === 0)
-  return same ? (item as Prepared) : prepare((item as Prepared).msg, hmacKey)
-}
-
-function prepareUntracked(msg: unknown, hmacKey: Uint8Array | null): Prepared {
   if (typeof msg !== 'object' || msg === null) return { msg, pre: new InvalidAuthorError() }
   const m = msg as Partial<Record<keyof MsgValue, unknown>>
   if (!isFeedId(m.author)) return { msg, pre: new InvalidAuthorError() }

@@ -18,7 +18,6 @@ import {
   monotonicTimestamp,
   nextState,
   OldMessageError,
-  prepare,
   SequenceGapError,
   TimestampRequiredError,
   type Verdict,
@@ -267,31 +266,6 @@ describe('batch validation', () => {
     const res = await validateBatch(feed, { pool: p })
     assert.ok(res.verdicts.every((v) => v.ok))
     assert.equal(p.size, 0)
-  })
-
-  test('prepare() results stand in for their messages; look-alikes and other keys do not', async () => {
-    const feed = makeFeed(alice, 60)
-    const hmac = Buffer.from(HMAC, 'base64')
-    const prepared = feed.map((m) => prepare(m, null))
-    const plain = summary((await validateBatch(feed, { pool })).verdicts)
-    assert.deepEqual(summary((await validateBatch(prepared, { pool })).verdicts), plain)
-    // the same fields on an object prepare() did not make (as a peer could send them) are a
-    // message like any other, and not a valid one
-    const forged = { ...prepared[0]! }
-    const v = (await validateBatch([forged], { pool })).verdicts[0]!
-    assert.ok(!v.ok && v.error instanceof InvalidAuthorError)
-    // prepared for another network: prepared again with the batch's key
-    const other = feed.map((m) => prepare(m, hmac))
-    assert.deepEqual(summary((await validateBatch(other, { pool })).verdicts), plain)
-    const wrong = await validateBatch(prepared, { pool, hmacKey: HMAC })
-    const first = wrong.verdicts[0]!
-    assert.ok(!first.ok && first.error instanceof InvalidSignatureError)
-    assert.ok(wrong.verdicts.every((x) => !x.ok))
-    // one made with the batch's key, as other bytes, is taken
-    const hmacFeed = makeFeed(alice, 40, HMAC)
-    const withKey = hmacFeed.map((m) => prepare(m, Buffer.from(hmac)))
-    const ok = await validateBatch(withKey, { pool, hmacKey: HMAC })
-    assert.ok(ok.verdicts.every((x) => x.ok))
   })
 
   test('an aborted batch rejects', async () => {
