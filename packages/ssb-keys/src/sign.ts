@@ -5,7 +5,7 @@
  * optionally replaced by its HMAC under `caps.sign`. The message id hashes the **latin1** bytes
  * (low byte of each UTF-16 unit) of the same serialisation *with* the signature.
  */
-import { createHash } from 'node:crypto'
+import { hash } from 'node:crypto'
 import type { MsgId, Signature } from '@scuttlekit/ssb-ref'
 import { hmac, signDetached, verifyDetached } from './crypto.js'
 import { referenceClone } from './internal/clone.js'
@@ -99,7 +99,8 @@ export function verifyObject(
 
 /** sha256 over the latin1 bytes of a JS string, base64, as npm `ssb-keys.hash` does for strings. */
 export function hashLatin1(text: string): string {
-  return `${createHash('sha256').update(text, 'latin1').digest('base64')}.sha256`
+  // the one-shot hash (node 20.12+) costs about a third less than a Hash object
+  return `${hash('sha256', Buffer.from(text, 'latin1'), 'base64')}.sha256`
 }
 
 /** The message id of the 2-space JSON text of a signed message. */
