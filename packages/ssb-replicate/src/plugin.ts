@@ -5,7 +5,7 @@
  */
 
 import { type Plugin, type PluginInstance, signCapOf } from '@scuttlekit/ssb-server'
-import { resolveHmacKey } from '@scuttlekit/ssb-validate'
+import { defaultVerifyPool, resolveHmacKey } from '@scuttlekit/ssb-validate'
 import { REPLICATE_HELP } from './help.js'
 import { Replicator } from './replicator.js'
 import type { ReplicateApi, ReplicateOptions } from './types.js'
@@ -29,6 +29,9 @@ export function replicatePlugin(options: ReplicateOptions = {}): Plugin {
         legacy: section?.legacy !== false,
         options,
       })
+      // the database checks replicated signatures on the default pool: boot its workers now,
+      // not on the first batch of the first feed we replicate
+      if (section?.legacy !== false) defaultVerifyPool().start()
       // createHistoryStream serves nothing of `feed` to a peer it blocks (§7.1); a peer that
       // calls it is ready for our own requests
       const unguard = server.guardHistory((feed, requester) => {

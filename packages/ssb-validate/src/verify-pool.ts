@@ -22,6 +22,11 @@ export interface VerifyPoolOptions {
 export interface VerifyPool {
   /** One byte per item: 1 when the signature verifies, else 0. */
   verify(items: readonly VerifyItem[], options?: { signal?: AbortSignal }): Promise<Uint8Array>
+  /**
+   * Starts the workers now instead of at the first large batch (a worker takes tens of
+   * milliseconds to boot): for servers about to replicate. Idempotent.
+   */
+  start(): void
   /** Terminates the workers; later calls verify on the calling thread. Idempotent. */
   close(): Promise<void>
   /** number of live worker threads */
@@ -230,6 +235,9 @@ export function createVerifyPool(options: VerifyPoolOptions = {}): VerifyPool {
 
   return {
     verify,
+    start() {
+      if (wanted > 0) live()
+    },
     get size() {
       return workers ? workers.filter((w) => !w.dead).length : 0
     },

@@ -268,6 +268,24 @@ describe('batch validation', () => {
     assert.equal(p.size, 0)
   })
 
+  test('start() boots the workers before any batch; a pool without workers stays empty', async () => {
+    const p = createVerifyPool({ workers: 1 })
+    const none = createVerifyPool({ workers: 0 })
+    try {
+      assert.equal(p.size, 0, 'lazy until asked')
+      p.start()
+      p.start()
+      assert.equal(p.size, 1)
+      none.start()
+      assert.equal(none.size, 0)
+      const res = await validateBatch(makeFeed(alice, 100), { pool: p })
+      assert.ok(res.verdicts.every((v) => v.ok))
+    } finally {
+      await p.close()
+      await none.close()
+    }
+  })
+
   test('an aborted batch rejects', async () => {
     const ac = new AbortController()
     ac.abort()
