@@ -67,15 +67,40 @@ export interface ScanOptions {
   onCorrupt?: (from: number, to: number) => void
 }
 
-function crcOf(lengthField: Buffer, payload: Buffer): number {
-  return crc32(payload, crc32(lengthField))
+/** CRC-32 (zlib's) table, for the four bytes of a length field. */
+const CRC_TABLE = (() => {
+  const t = new Int32Array(256)
+  for (let n = 0; n < 256; n++) {
+    let c = n
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1
+    t[n] = c
+  }
+  return t
+})()
+
+/**
+ * `zlib.crc32` of the four bytes at `at`, in JS: for so few bytes, cheaper than a call into
+ * native code.
+ */
+function crc4(buf: Buffer, at: number): number {
+  let c = -1
+  for (let i = at; i < at + 4; i++) c = CRC_TABLE[(c ^ buf[i]!) & 0xff]! ^ (c >>> 8)
+  return (c ^ -1) >>> 0
+}
+
+/** The checksum of a record: the length field's four bytes at `at`, then the payload. */
+function crcOf(buf: Buffer, at: number, payload: Buffer): number {
+  const c = crc4(buf, at)
+  // zlib's crc32 answers its initial value, 0, for a buffer without memory behind it (some empty
+  // ones), whatever value it was given to continue from
+  return payload.length === 0 ? c : crc32(payload, c)
 }
 
 /** Encodes one record (header and payload) into `out` at `at`; returns the offset after it. */
 function encodeRecord(out: Buffer, at: number, payload: Buffer, magic = LIVE): number {
   out.writeUInt32LE(magic, at)
   out.writeUInt32LE(payload.length, at + 4)
-  out.writeUInt32LE(crcOf(out.subarray(at + 4, at + 8), payload), at + 8)
+  out.writeUInt32LE(crcOf(out, at + 4, payload), at + 8)
   payload.copy(out, at + RECORD_HEADER)
   return at + RECORD_HEADER + payload.length
 }
@@ -93,7 +118,7 @@ function recordAt(buf: Buffer, pos: number, limit: number): number {
   if (length > MAX_PAYLOAD) return -1
   if (pos + RECORD_HEADER + length > limit) return 0
   const payload = buf.subarray(pos + RECORD_HEADER, pos + RECORD_HEADER + length)
-  if (crcOf(buf.subarray(pos + 4, pos + 8), payload) !== buf.readUInt32LE(pos + 8)) return -1
+  if (crcOf(buf, pos + 4, payload) !== buf.readUInt32LE(pos + 8)) return -1
   return RECORD_HEADER + length
 }
 
@@ -388,6 +413,8 @@ export class LogReader {
   private buf: Buffer
   private base = 0
   private limit = 0
+  /** the offset of the record after the one {@link LogReader.read} returned last */
+  next = 0
 
   constructor(
     private readonly log: Log,
@@ -403,30 +430,36 @@ export class LogReader {
    * is only valid until the next call.
    */
   read(offset: number): Buffer | null {
-    return this.readWithNext(offset).payload
-  }
-
-  /** The record at `offset` and the offset of the record after it. */
-  readWithNext(offset: number): { payload: Buffer | null; next: number } {
     let rel = offset - this.base
     if (rel < 0 || rel + RECORD_HEADER > this.limit) {
       this.fill(offset)
       rel = 0
     }
-    let length = recordAt(this.buf, rel, this.limit)
-    // 0: the header is in the window (checked above) but the payload runs past its end, also
-    // when the header ends exactly at the window's end
-    if (length === 0) {
-      this.fill(offset, RECORD_HEADER + this.buf.readUInt32LE(rel + 4))
-      rel = 0
-      length = recordAt(this.buf, 0, this.limit)
+    let buf = this.buf
+    const magic = buf.readUInt32LE(rel)
+    const length = buf.readUInt32LE(rel + 4)
+    if ((magic !== LIVE && magic !== DELETED) || length > MAX_PAYLOAD) {
+      throw new CorruptRecordError(offset)
     }
-    if (length <= 0) throw new CorruptRecordError(offset)
-    const payload =
-      this.buf.readUInt32LE(rel) === DELETED
-        ? null
-        : this.buf.subarray(rel + RECORD_HEADER, rel + length)
-    return { payload, next: offset + length }
+    if (rel + RECORD_HEADER + length > this.limit) {
+      // the payload runs past the window (also when the header ends exactly at its end)
+      this.fill(offset, RECORD_HEADER + length)
+      rel = 0
+      buf = this.buf
+      if (RECORD_HEADER + length > this.limit) throw new CorruptRecordError(offset)
+    }
+    const payload = buf.subarray(rel + RECORD_HEADER, rel + RECORD_HEADER + length)
+    if (crcOf(buf, rel + 4, payload) !== buf.readUInt32LE(rel + 8)) {
+      throw new CorruptRecordError(offset)
+    }
+    this.next = offset + RECORD_HEADER + length
+    return magic === DELETED ? null : payload
+  }
+
+  /** The record at `offset` and the offset of the record after it. */
+  readWithNext(offset: number): { payload: Buffer | null; next: number } {
+    const payload = this.read(offset)
+    return { payload, next: this.next }
   }
 
   private fill(offset: number, min = 0): void {

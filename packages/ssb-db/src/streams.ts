@@ -213,9 +213,9 @@ async function* runBatches(
       oldDone = true
       let batch: StreamItem[] = []
       while (offset !== -1 && offset < end) {
-        let rec: { payload: Buffer | null; next: number }
+        let payload: Buffer | null
         try {
-          rec = reader.readWithNext(offset)
+          payload = reader.read(offset)
         } catch (err) {
           db.reportCorrupt(offset, err)
           resumeAfter = offset
@@ -223,9 +223,9 @@ async function* runBatches(
           break
         }
         const at = offset
-        offset = rec.next
-        if (rec.payload === null) continue
-        const kvt = parseRecord(db, rec.payload, at)
+        offset = reader.next
+        if (payload === null) continue
+        const kvt = parseRecord(db, payload, at)
         if (kvt === undefined) continue
         if (!plan.sequential.before(kvt)) break
         const item = plan.item(kvt, undefined)
