@@ -453,11 +453,18 @@ export class SsbDb {
     return ts
   }
 
-  /** Queues an accepted message for the next commit group; resolves once durable and indexed. */
-  private enqueue(id: MsgId, value: MsgValue): Promise<KVT> {
+  /**
+   * Queues an accepted message for the next commit group; resolves once durable and indexed.
+   * `json` is the value's 2-space JSON, as validation (or signing) serialised it: the record
+   * holds exactly that text, which is both what was checked and one serialisation fewer.
+   */
+  private enqueue(id: MsgId, value: MsgValue, json: string): Promise<KVT> {
     if (this.broken) return Promise.reject(this.broken)
     const kvt: KVT = { key: id, value, timestamp: this.nextReceiveTimestamp() }
-    const payload = Buffer.from(JSON.stringify(kvt), 'utf8')
+    const payload = Buffer.from(
+      `{"key":${JSON.stringify(id)},"value":${json},"timestamp":${JSON.stringify(kvt.timestamp)}}`,
+      'utf8',
+    )
     this.pendingStates.set(value.author, {
       id,
       sequence: value.sequence,
@@ -524,6 +531,11 @@ export class SsbDb {
       }
       this.events.emit('records', located)
       for (const p of group) p.resolve(p.kvt)
+      // A short queue waits one turn of the event loop, so that writes arriving meanwhile (from
+      // the network, say) share its sync instead of each small group paying for one.
+      if (this.queue.length > 0 && this.queue.length < EAGER_GROUP) {
+        await new Promise<void>((r) => setImmediate(r))
+      }
     }
     this.committing = null
   }
@@ -561,7 +573,7 @@ export class SsbDb {
       monotonicTimestamp(),
       { hmacKey: this.hmacKey },
     )
-    return this.enqueue(created.id, created.value)
+    return this.enqueue(created.id, created.value, created.json)
   }
 
   /**
@@ -737,7 +749,7 @@ export class SsbDb {
       }
       v ??= validateMessage(now, msgs[i], options)
       if (v.ok) {
-        const committed = this.enqueue(v.id, v.value)
+        const committed = this.enqueue(v.id, v.value, v.json)
         // handled here so that a failed commit is never an unhandled rejection while the
         // caller's handler is not attached yet; the caller still sees the rejection
         committed.catch(() => {})

@@ -1046,6 +1046,7 @@ test('a delete rewrites its record in place and later writes stay where they bel
     gone = await db.publish({ type: 'post', text: 'two' })
     kept.push(await db.publish({ type: 'post', text: 'three' }))
     const size = fs.statSync(file).size
+    assert.ok(fs.readFileSync(file).includes('"two"'), 'the text is in the log before the delete')
     await db.del(gone.key)
     assert.equal(fs.statSync(file).size, size, 'the record was overwritten, not appended')
     kept.push(await db.publish({ type: 'post', text: 'four' }))
@@ -1060,7 +1061,7 @@ test('a delete rewrites its record in place and later writes stay where they bel
     records.map((r) => r.kvt?.key ?? null),
     [kept[0]!.key, null, kept[1]!.key, kept[2]!.key],
   )
-  assert.ok(!fs.readFileSync(file).includes('"text":"two"'), 'the deleted bytes are gone')
+  assert.ok(!fs.readFileSync(file).includes('"two"'), 'the deleted bytes are gone')
   for (const dropIndex of [false, true]) {
     if (dropIndex) fs.rmSync(path.join(dir, 'index'), { recursive: true })
     db = await openDb({ path: dir, keys: me, logger: silent })
