@@ -46,7 +46,6 @@ class PoolWorker {
 
   constructor() {
     this.worker = new Worker(new URL('./verify-worker.js', import.meta.url))
-    this.worker.unref()
     this.worker.on('message', (msg: { id: number; results: Uint8Array }) => {
       const p = this.pending.get(msg.id)
       if (!p) return
@@ -61,6 +60,9 @@ class PoolWorker {
     }
     this.worker.on('error', fail)
     this.worker.on('exit', (code) => fail(new Error(`verify worker exited with code ${code}`)))
+    // after the listeners: adding a 'message' listener refs the worker's port again, and an idle
+    // pool must not keep the process alive
+    this.worker.unref()
   }
 
   /** chunks sent and not yet answered */

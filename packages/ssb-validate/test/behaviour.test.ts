@@ -1,7 +1,11 @@
 // Our own behaviours: creation round trips with the reference, the batch path's equivalence to
 // one-by-one validation, the worker pool, and junk input.
 import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { after, describe, test } from 'node:test'
 import { generateKeys, signObject } from '@scuttlekit/ssb-keys'
 import {
@@ -284,6 +288,32 @@ describe('batch validation', () => {
       await p.close()
       await none.close()
     }
+  })
+
+  test('a started pool that never verified lets the process exit', () => {
+    // with a module loader registered (as under tsx, the test runner's own setup) a worker's port
+    // stays referenced once a 'message' listener is added after unref(); the child stays up long
+    // enough for the worker to come online
+    const dir = mkdtempSync(join(tmpdir(), 'verify-pool-exit-'))
+    const script = join(dir, 'child.mjs')
+    writeFileSync(
+      script,
+      [
+        `import { createVerifyPool, defaultVerifyPool } from '${new URL('../dist/index.js', import.meta.url)}'`,
+        'createVerifyPool({ workers: 1 }).start()',
+        'defaultVerifyPool().start()',
+        'await new Promise((r) => setTimeout(r, 500))',
+        "console.log('started')",
+      ].join('\n'),
+    )
+    const r = spawnSync(process.execPath, ['--import', 'tsx', script], {
+      encoding: 'utf8',
+      timeout: 20_000,
+    })
+    rmSync(dir, { recursive: true, force: true })
+    assert.equal(r.signal, null, 'it exited by itself, not by the timeout')
+    assert.equal(r.status, 0, r.stderr)
+    assert.equal(r.stdout.trim(), 'started')
   })
 
   test('an aborted batch rejects', async () => {
