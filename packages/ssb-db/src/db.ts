@@ -681,7 +681,7 @@ export class SsbDb {
     try {
       batch = beginBatch(msgs, { hmacKey: this.hmacKey, pool: this.verifyPool, state })
     } catch (err) {
-      error = err instanceof Error ? err : new Error(String(err))
+      error = asError(err)
     }
     const round: Round = { msgs, parts, batch, error, verifiedYet: false, verified: undefined! }
     round.verified = (batch ? batch.verified : Promise.resolve()).then(
@@ -689,7 +689,7 @@ export class SsbDb {
         round.verifiedYet = true
       },
       (err: unknown) => {
-        round.error = err instanceof Error ? err : new Error(String(err))
+        round.error = asError(err)
         round.verifiedYet = true
       },
     )
@@ -705,7 +705,8 @@ export class SsbDb {
       const state = (feed: FeedId) => (this.forked.has(feed) ? undefined : this.stateOf(feed))
       results = await this.enqueueVerdicts(round.msgs, round.batch!.settle(state).verdicts)
     } catch (err) {
-      results = round.msgs.map(() => (err instanceof Error ? err : new Error(String(err))))
+      const error = asError(err)
+      results = round.msgs.map(() => error)
     }
     if (round.batch) {
       for (const feed of round.batch.expected.keys()) {
@@ -1166,6 +1167,11 @@ export class SsbDb {
     }
     return this.closing
   }
+}
+
+/** `err` if it is an Error, else an Error that says what was thrown. */
+function asError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err))
 }
 
 /** Boxes content with `recps` as ssb-db 20 with ssb-private1 does (§5.1). */

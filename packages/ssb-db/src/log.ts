@@ -43,6 +43,8 @@ const DELETED = 0x31444b53 // 'SKD1'
 /** No payload is larger: a message is at most 8192 UTF-16 units, so well under 64 KiB as JSON. */
 export const MAX_PAYLOAD = 1 << 20
 const CHUNK = 1 << 20
+/** The window of a one-off {@link Log.read}: larger records take a second read. */
+const SINGLE_READ = 4096
 
 /** One record found by {@link Log.scan}. `payload` is null for a deleted record. */
 export interface ScannedRecord {
@@ -260,36 +262,12 @@ export class Log {
 
   /**
    * Reads the payload of the record at `offset`: `null` if it was deleted. Throws
-   * {@link CorruptRecordError} when the bytes there are not an intact record.
+   * {@link CorruptRecordError} when the bytes there are not an intact record. Synchronous
+   * underneath (one page-cache read, cheaper in place than through the thread pool), through a
+   * reader of its own whose window holds a typical record whole.
    */
   async read(offset: number): Promise<Buffer | null> {
-    return this.readNow(offset)
-  }
-
-  /**
-   * {@link Log.read}, synchronously: one record is a page-cache read, cheaper in place than
-   * through the thread pool.
-   */
-  readNow(offset: number): Buffer | null {
-    if (offset < LOG_START || offset + RECORD_HEADER > this.end) {
-      throw new CorruptRecordError(offset)
-    }
-    const fd = this.fh.fd
-    const head = Buffer.allocUnsafe(RECORD_HEADER)
-    if (readAt(fd, head, RECORD_HEADER, offset) !== RECORD_HEADER) {
-      throw new CorruptRecordError(offset)
-    }
-    const length = head.readUInt32LE(4)
-    if (length > MAX_PAYLOAD || offset + RECORD_HEADER + length > this.end) {
-      throw new CorruptRecordError(offset)
-    }
-    const buf = Buffer.allocUnsafe(RECORD_HEADER + length)
-    head.copy(buf, 0)
-    const got = readAt(fd, buf.subarray(RECORD_HEADER), length, offset + RECORD_HEADER)
-    if (got !== length || recordAt(buf, 0, buf.length) !== buf.length) {
-      throw new CorruptRecordError(offset)
-    }
-    return buf.readUInt32LE(0) === DELETED ? null : buf.subarray(RECORD_HEADER)
+    return this.reader(SINGLE_READ).read(offset)
   }
 
   /** A reader with a read-ahead window, for streams that visit offsets in rising order. */
@@ -454,12 +432,6 @@ export class LogReader {
     }
     this.next = offset + RECORD_HEADER + length
     return magic === DELETED ? null : payload
-  }
-
-  /** The record at `offset` and the offset of the record after it. */
-  readWithNext(offset: number): { payload: Buffer | null; next: number } {
-    const payload = this.read(offset)
-    return { payload, next: this.next }
   }
 
   private fill(offset: number, min = 0): void {

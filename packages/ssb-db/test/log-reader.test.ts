@@ -27,7 +27,8 @@ test('windowed reads equal plain reads for every window size and record alignmen
       const reader = log.reader(window)
       let offset = offsets[0]!
       for (let i = 0; i < payloads.length; i++) {
-        const { payload, next } = reader.readWithNext(offset)
+        const payload = reader.read(offset)
+        const next = reader.next
         assert.deepEqual(payload, payloads[i], `window ${window}, record ${i}`)
         offset = next
         checked++
