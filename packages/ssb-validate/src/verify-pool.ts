@@ -183,20 +183,23 @@ export function createVerifyPool(options: VerifyPoolOptions = {}): VerifyPool {
         )
       }
     }
-    const backlog = queue.length - head
-    if (backlog === 0 || helping) return
-    if (live().length === 0 || backlog >= MAIN_BACKLOG) {
+    if (!helping && shouldHelp()) {
       helping = true
       setImmediate(help)
     }
+  }
+
+  /** Whether this thread should verify a waiting chunk: no worker left, or they fall behind. */
+  const shouldHelp = () => {
+    const backlog = queue.length - head
+    return backlog > 0 && (live().length === 0 || backlog >= MAIN_BACKLOG)
   }
 
   // Runs between other events: one chunk at a time, so that replies from the workers and the
   // rest of the process get their turn in between.
   const help = () => {
     helping = false
-    const backlog = queue.length - head
-    if (backlog > 0 && (live().length === 0 || backlog >= MAIN_BACKLOG)) {
+    if (shouldHelp()) {
       const c = shift()
       if (c) onThisThread(c)
     }
