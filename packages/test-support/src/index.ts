@@ -1,8 +1,8 @@
 /**
  * @packageDocumentation
  * Test helpers shared by the workspaces (private, never published): the real `ssb-server` 16
- * from npm as a child process, free ports on 127.0.0.1, a logger that records, and a stand-in
- * `blobs` plugin for peers that lie.
+ * from npm as a child process, our own server on loopback, free ports on 127.0.0.1, a logger that
+ * records, and a stand-in `blobs` plugin for peers that lie.
  */
 
 import { type ChildProcess, spawn } from 'node:child_process'
@@ -11,10 +11,11 @@ import { createRequire } from 'node:module'
 import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
+import { MAIN_NET_CAPS } from '@scuttlekit/ssb-config'
 import type { Keys } from '@scuttlekit/ssb-keys'
-import { parseSecretFile } from '@scuttlekit/ssb-keys'
+import { generateKeys, parseSecretFile } from '@scuttlekit/ssb-keys'
 import type { IncomingCall } from '@scuttlekit/ssb-rpc'
-import type { Plugin } from '@scuttlekit/ssb-server'
+import { type Plugin, type SsbServer, startServer } from '@scuttlekit/ssb-server'
 import { type Logger, pino } from 'pino'
 
 const require = createRequire(import.meta.url)
@@ -159,6 +160,54 @@ export async function startReferenceServer(
         clearTimeout(t)
       }
       if (!existing) await rm(home, { recursive: true, force: true })
+    },
+  }
+}
+
+/** One of our servers started by {@link startLoopbackServer}. */
+export interface LoopbackServer {
+  server: SsbServer
+  keys: Keys
+  path: string
+  /** closes the server; removes the directory if it was made for it */
+  stop(): Promise<void>
+}
+
+/**
+ * One of our servers with `plugins`, on the main network, listening on 127.0.0.1 only (a free
+ * port): in `path` (kept at stop) or a new temporary directory named after `prefix` (removed at
+ * stop), with `keys` or fresh ones, silent unless given a `logger`. `config` is added last.
+ */
+export async function startLoopbackServer(options: {
+  plugins: Plugin[]
+  prefix: string
+  config?: Record<string, unknown>
+  keys?: Keys
+  path?: string
+  logger?: Logger
+}): Promise<LoopbackServer> {
+  const path = options.path ?? (await mkdtemp(join(tmpdir(), options.prefix)))
+  const keys = options.keys ?? generateKeys()
+  const server = await startServer({
+    config: {
+      path,
+      keys,
+      caps: { shs: MAIN_NET_CAPS.shs, sign: null },
+      host: '127.0.0.1',
+      port: 0,
+      connections: { incoming: { net: [{ host: '127.0.0.1', port: 0, transform: 'shs' }] } },
+      ...options.config,
+    },
+    plugins: options.plugins,
+    logger: options.logger ?? pino({ level: 'silent' }),
+  })
+  return {
+    server,
+    keys,
+    path,
+    async stop() {
+      await server.close()
+      if (!options.path) await rm(path, { recursive: true, force: true })
     },
   }
 }

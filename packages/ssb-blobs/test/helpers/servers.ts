@@ -1,14 +1,15 @@
 // Our servers for the blob tests: a temp directory, fresh keys, the blobs plugin (or a stand-in
-// plugin named `blobs` for hostile peers), a free port on 127.0.0.1, and small wait helpers.
-import { mkdtemp, readdir, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+// plugin named `blobs` for hostile peers), a free port on 127.0.0.1 (startLoopbackServer of
+// test-support), and small wait helpers.
+import { readdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { type BlobsApi, blobsPlugin } from '@scuttlekit/ssb-blobs'
 import { MAIN_NET_CAPS } from '@scuttlekit/ssb-config'
-import { generateKeys, type Keys } from '@scuttlekit/ssb-keys'
+import type { Keys } from '@scuttlekit/ssb-keys'
 import type { FeedId } from '@scuttlekit/ssb-ref'
-import { type Plugin, type SsbServer, startServer } from '@scuttlekit/ssb-server'
-import { type Logger, pino } from 'pino'
+import type { Plugin, SsbServer } from '@scuttlekit/ssb-server'
+import { startLoopbackServer } from '@scuttlekit/test-support'
+import type { Logger } from 'pino'
 
 /** The main network's caps.shs (ssb-protocol.md §3.1). */
 export const MAIN_NET_SHS: string = MAIN_NET_CAPS.shs
@@ -37,20 +38,13 @@ export interface StartOptions {
 
 /** One of our servers with the blobs plugin, listening on 127.0.0.1 only. */
 export async function startNode(options: StartOptions = {}): Promise<Node> {
-  const path = options.path ?? (await mkdtemp(join(tmpdir(), 'ssb-blobs-')))
-  const keys = options.keys ?? generateKeys()
-  const server = await startServer({
-    config: {
-      path,
-      keys,
-      caps: { shs: MAIN_NET_SHS, sign: null },
-      host: '127.0.0.1',
-      port: 0,
-      connections: { incoming: { net: [{ host: '127.0.0.1', port: 0, transform: 'shs' }] } },
-      ...(options.blobs ? { blobs: options.blobs } : {}),
-    },
+  const { server, keys, path, stop } = await startLoopbackServer({
+    prefix: 'ssb-blobs-',
     plugins: options.plugins ?? [blobsPlugin()],
-    logger: options.logger ?? pino({ level: 'silent' }),
+    config: options.blobs ? { blobs: options.blobs } : undefined,
+    keys: options.keys,
+    path: options.path,
+    logger: options.logger,
   })
   return {
     server,
@@ -59,10 +53,7 @@ export async function startNode(options: StartOptions = {}): Promise<Node> {
     keys,
     address: server.address('device')!,
     path,
-    async stop() {
-      await server.close()
-      if (!options.path) await rm(path, { recursive: true, force: true })
-    },
+    stop,
   }
 }
 

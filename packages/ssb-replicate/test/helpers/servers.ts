@@ -1,18 +1,17 @@
 // Our servers for the tests: a temp directory, fresh keys, the replicate plugin, a free port on
-// 127.0.0.1, and the helpers every replication test needs (publish many, wait for a sequence).
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+// 127.0.0.1 (startLoopbackServer of test-support), and the helpers every replication test needs
+// (publish many, wait for a sequence).
 import { MAIN_NET_CAPS } from '@scuttlekit/ssb-config'
-import { generateKeys, type Keys } from '@scuttlekit/ssb-keys'
+import type { Keys } from '@scuttlekit/ssb-keys'
 import type { FeedId } from '@scuttlekit/ssb-ref'
 import {
   type ReplicateApi,
   type ReplicateOptions,
   replicatePlugin,
 } from '@scuttlekit/ssb-replicate'
-import { type SsbServer, startServer } from '@scuttlekit/ssb-server'
-import { type Logger, pino } from 'pino'
+import type { SsbServer } from '@scuttlekit/ssb-server'
+import { startLoopbackServer } from '@scuttlekit/test-support'
+import type { Logger } from 'pino'
 
 /** The main network's caps.shs (ssb-protocol.md §3.1). */
 export const MAIN_NET_SHS: string = MAIN_NET_CAPS.shs
@@ -40,35 +39,23 @@ export interface StartOptions {
 
 /** One of our servers with the replicate plugin, listening on 127.0.0.1 only. */
 export async function startOurs(options: StartOptions = {}): Promise<Ours> {
-  const path = options.path ?? (await mkdtemp(join(tmpdir(), 'ssb-replicate-')))
-  const keys = options.keys ?? generateKeys()
-  const server = await startServer({
-    config: {
-      path,
-      keys,
-      caps: { shs: MAIN_NET_SHS, sign: null },
-      host: '127.0.0.1',
-      port: 0,
-      connections: { incoming: { net: [{ host: '127.0.0.1', port: 0, transform: 'shs' }] } },
-      ...options.config,
-    },
+  const { server, keys, path, stop } = await startLoopbackServer({
+    prefix: 'ssb-replicate-',
     plugins: [replicatePlugin(options.replicate)],
-    logger: options.logger ?? pino({ level: 'silent' }),
+    config: options.config,
+    keys: options.keys,
+    path: options.path,
+    logger: options.logger,
   })
-  const address = server.address('device')!
-  const port = server.port!
   return {
     server,
     api: server.plugin<ReplicateApi>('replicate')!,
     id: server.id,
     keys,
-    port,
-    address,
+    port: server.port!,
+    address: server.address('device')!,
     path,
-    async stop() {
-      await server.close()
-      if (!options.path) await rm(path, { recursive: true, force: true })
-    },
+    stop,
   }
 }
 
