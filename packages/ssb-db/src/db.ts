@@ -39,6 +39,7 @@ import {
 import { AsyncQueue } from './internal/async-queue.js'
 import { decodeOffset, encodeOffset, indexKey, pastPrefix } from './internal/keys.js'
 import { linksOf } from './internal/links.js'
+import { blockKey, blockOf, offsetIn, SeqIndex, slotAt, slotsIn } from './internal/seq-index.js'
 import { isBoxed, Unboxer } from './internal/unbox.js'
 import { LOG_START, Log, type LogReader } from './log.js'
 import { defaultLogger, type Logger } from './logger.js'
@@ -46,7 +47,7 @@ import * as streams from './streams.js'
 import { resolvedTimestamp } from './streams.js'
 
 /** Bumped whenever what the indexes hold changes: a mismatch rebuilds them from the log. */
-const INDEX_VERSION = 1
+const INDEX_VERSION = 2
 const META_KEY = Buffer.from([0])
 /** Most records committed in one group (one write, one fdatasync, one index batch). */
 const MAX_GROUP = 2048
@@ -200,6 +201,10 @@ export class SsbDb {
   private progressStart = LOG_START
   private readonly events = new EventEmitter()
   readonly unboxer: Unboxer
+  /** the writer's side of the sequence index (`c`) */
+  private readonly seqIndex: SeqIndex
+  /** index writes that must not interleave (a commit group's, a deletion's, a rebuild) */
+  private indexTurn: Promise<unknown> = Promise.resolve()
   /** see {@link DbOptions.maxLiveQueue} */
   maxLiveQueue = 10_000
 
@@ -215,6 +220,7 @@ export class SsbDb {
   ) {
     this.id = keys.id
     this.unboxer = new Unboxer(keys, unboxCacheSize)
+    this.seqIndex = new SeqIndex(index)
     this.events.setMaxListeners(0)
   }
 
@@ -338,6 +344,10 @@ export class SsbDb {
           this.logger.warn({ offset: rec.offset }, 'log record is not JSON; skipped')
           continue
         }
+        const v = kvt.value
+        if (!this.seqIndex.holds(v.author, v.sequence)) {
+          await this.seqIndex.load([[v.author, v.sequence]])
+        }
         this.indexRecord(batch, kvt, rec.offset, touched)
         if (kvt.timestamp > this.lastReceive) this.lastReceive = kvt.timestamp
         count++
@@ -360,13 +370,21 @@ export class SsbDb {
   ): Promise<void> {
     for (const [feed, state] of touched) batch.put(...stateEntry(feed, state))
     touched.clear()
+    this.seqIndex.flush(batch)
     batch.put(
       META_KEY,
       Buffer.from(
         JSON.stringify({ version: INDEX_VERSION, indexedTo, lastReceive: this.lastReceive }),
       ),
     )
-    await batch.write()
+    try {
+      await batch.write()
+    } catch (err) {
+      // level never got the blocks the writer holds
+      this.seqIndex.clear()
+      throw err
+    }
+    this.seqIndex.trim()
     this.indexedTo = indexedTo
     this.dirty = true
   }
@@ -381,12 +399,14 @@ export class SsbDb {
     return c
   }
 
-  /** The index entries of one record (the same list serves `put` and `del`). */
+  /**
+   * The index entries of one record that map to its offset (the same list serves `put` and
+   * `del`); the sequence index is written through {@link SeqIndex}.
+   */
   private entriesOf(kvt: KVT, offset: number): Buffer[] {
     const v = kvt.value
     const keys: Buffer[] = [
       keyIndexKey(kvt.key),
-      indexKey('c', [v.author, v.sequence]),
       indexKey('t', [kvt.timestamp]),
       indexKey('f', [resolvedTimestamp(kvt), v.author, offset]),
     ]
@@ -411,6 +431,7 @@ export class SsbDb {
     const off = encodeOffset(offset)
     for (const k of this.entriesOf(kvt, offset)) batch.put(k, off)
     const v = kvt.value
+    this.seqIndex.set(v.author, v.sequence, offset)
     const prev = this.states.get(v.author)
     const state: StoredState = {
       id: kvt.key,
@@ -503,18 +524,19 @@ export class SsbDb {
       // done. The index may thus briefly lead the durable log: after a power loss that shows as
       // `indexedTo` past the end of the log, and the indexes are rebuilt.
       const syncing = this.log.sync(offsets[0]!)
-      const touched = new Map<FeedId, StoredState>()
       const located: Located[] = new Array(group.length)
-      try {
+      const indexing = this.exclusive(async () => {
+        await this.seqIndex.load(group.map((p) => [p.kvt.value.author, p.kvt.value.sequence]))
+        const touched = new Map<FeedId, StoredState>()
         const batch = this.index.batch()
         for (let i = 0; i < group.length; i++) {
           this.indexRecord(batch, group[i]!.kvt, offsets[i]!, touched)
           located[i] = { offset: offsets[i]!, kvt: group[i]!.kvt }
         }
-        const [synced, indexed] = await Promise.allSettled([
-          syncing,
-          this.writeIndexBatch(batch, touched, this.log.end),
-        ])
+        await this.writeIndexBatch(batch, touched, this.log.end)
+      })
+      try {
+        const [synced, indexed] = await Promise.allSettled([syncing, indexing])
         if (synced.status === 'rejected') throw synced.reason
         if (indexed.status === 'rejected') throw indexed.reason
       } catch (err) {
@@ -538,6 +560,13 @@ export class SsbDb {
       }
     }
     this.committing = null
+  }
+
+  /** Runs `fn` once the index writes before it are done, and before the ones after it. */
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.indexTurn.then(fn)
+    this.indexTurn = run.catch(() => {})
+    return run
   }
 
   /** Fails `group` and everything queued after it, and forgets their pending feed states. */
@@ -882,11 +911,12 @@ export class SsbDb {
     this.assertOpen()
     const parts = Array.isArray(arg) ? arg : typeof arg === 'string' ? arg.split(':') : [arg]
     const [feed, seq] = parts as [unknown, unknown]
-    const offset =
-      isFeedId(feed) && typeof seq === 'number'
-        ? await this.index.get(indexKey('c', [feed, seq]))
+    const block =
+      isFeedId(feed) && typeof seq === 'number' && Number.isInteger(seq) && seq >= 1
+        ? await this.index.get(blockKey(feed, blockOf(seq)))
         : undefined
-    const kvt = offset === undefined ? null : await this.readAt(decodeOffset(offset))
+    const offset = block === undefined ? 0 : offsetIn(block, seq as number)
+    const kvt = offset === 0 ? null : await this.readAt(offset)
     if (!kvt) throw new MessageNotFoundError(parts.join(','))
     return kvt
   }
@@ -1059,8 +1089,14 @@ export class SsbDb {
         throw new InvalidArgumentError('refusing to delete our own feed: we would fork it')
       }
       const feedKeys = indexKey('c', [id])
-      const entries = await this.indexIterator({ gte: feedKeys, lt: pastPrefix(feedKeys) }).all()
-      const offsets = entries.map(([, offset]) => decodeOffset(offset))
+      const blocks = await this.indexIterator({ gte: feedKeys, lt: pastPrefix(feedKeys) }).all()
+      const offsets: number[] = []
+      for (const [, block] of blocks) {
+        for (let i = 0, n = slotsIn(block); i < n; i++) {
+          const offset = slotAt(block, i)
+          if (offset !== 0) offsets.push(offset)
+        }
+      }
       // As in ssb-db 20, the feed's state stays: replication goes on from its latest sequence
       // instead of fetching what was deleted again.
       return this.deleteRecords(offsets)
@@ -1069,19 +1105,33 @@ export class SsbDb {
   }
 
   /** Removes the records' index entries, then zeroes them in the log; returns their keys. */
-  private async deleteRecords(offsets: number[]): Promise<MsgId[]> {
-    const batch = this.index.batch()
-    this.dirty = true
-    const keys: MsgId[] = []
-    for (const offset of offsets) {
-      const kvt = await this.readAt(offset).catch(() => null)
-      if (!kvt) continue
-      keys.push(kvt.key)
-      for (const k of this.entriesOf(kvt, offset)) batch.del(k)
-    }
-    await batch.write()
-    for (const offset of offsets) await this.log.delete(offset).catch(() => {})
-    return keys
+  private deleteRecords(offsets: number[]): Promise<MsgId[]> {
+    return this.exclusive(async () => {
+      const batch = this.index.batch()
+      this.dirty = true
+      const found: [number, KVT][] = []
+      for (const offset of offsets) {
+        const kvt = await this.readAt(offset).catch(() => null)
+        if (kvt) found.push([offset, kvt])
+      }
+      await this.seqIndex.load(
+        found.map(([, kvt]) => [kvt.value.author, kvt.value.sequence]),
+        true,
+      )
+      for (const [offset, kvt] of found) {
+        for (const k of this.entriesOf(kvt, offset)) batch.del(k)
+        this.seqIndex.set(kvt.value.author, kvt.value.sequence, 0)
+      }
+      this.seqIndex.flush(batch)
+      try {
+        await batch.write()
+      } catch (err) {
+        this.seqIndex.clear()
+        throw err
+      }
+      for (const [offset] of found) await this.log.delete(offset).catch(() => {})
+      return found.map(([, kvt]) => kvt.key)
+    })
   }
 
   /** Drops every index and rebuilds it from the log. */
@@ -1090,32 +1140,37 @@ export class SsbDb {
     if (this.rebuilding) return this.rebuilding
     const run = async () => {
       await this.flush()
-      const forked = [...this.forked]
-      const before = new Map(this.states)
-      await this.index.clear()
-      this.states.clear()
-      this.pendingStates.clear()
-      this.lastReceive = 0
-      await this.catchUp(LOG_START, false)
-      // A feed's state never goes back (its latest messages may have been deleted or damaged):
-      // for our own feed, publishing from an older state would fork it.
-      const restore = this.index.batch()
-      for (const [feed, old] of before) {
-        const now = this.states.get(feed)
-        if (now && now.sequence >= old.sequence) continue
-        this.states.set(feed, old)
-        restore.put(...stateEntry(feed, old))
-      }
-      await restore.write()
-      for (const feed of forked) {
-        this.forked.delete(feed)
-        await this.markForked(feed)
-      }
+      await this.exclusive(() => this.rebuildIndexes())
     }
     this.rebuilding = run().finally(() => {
       this.rebuilding = null
     })
     return this.rebuilding
+  }
+
+  private async rebuildIndexes(): Promise<void> {
+    const forked = [...this.forked]
+    const before = new Map(this.states)
+    await this.index.clear()
+    this.seqIndex.clear()
+    this.states.clear()
+    this.pendingStates.clear()
+    this.lastReceive = 0
+    await this.catchUp(LOG_START, false)
+    // A feed's state never goes back (its latest messages may have been deleted or damaged):
+    // for our own feed, publishing from an older state would fork it.
+    const restore = this.index.batch()
+    for (const [feed, old] of before) {
+      const now = this.states.get(feed)
+      if (now && now.sequence >= old.sequence) continue
+      this.states.set(feed, old)
+      restore.put(...stateEntry(feed, old))
+    }
+    await restore.write()
+    for (const feed of forked) {
+      this.forked.delete(feed)
+      await this.markForked(feed)
+    }
   }
 
   /** Whether the database is closed (or closing). */

@@ -43,6 +43,13 @@ const DELETED = 0x31444b53 // 'SKD1'
 /** No payload is larger: a message is at most 8192 UTF-16 units, so well under 64 KiB as JSON. */
 export const MAX_PAYLOAD = 1 << 20
 const CHUNK = 1 << 20
+const EMPTY = Buffer.alloc(0)
+/** The largest window a {@link LogReader} grows to for a span of records. */
+const MAX_WINDOW = 1 << 20
+/** Windows up to this size are allocated as asked; larger ones are {@link MAX_WINDOW}. */
+const SMALL_WINDOW = 64 << 10
+/** Large windows a log keeps for its next readers. */
+const SPARE_WINDOWS = 4
 /** The window of a one-off {@link Log.read}: larger records take a second read. */
 const SINGLE_READ = 4096
 
@@ -153,6 +160,12 @@ function readAt(fd: number, buf: Buffer, length: number, position: number): numb
 
 /** The log file of one database. Not safe for two writers: the database serialises writes. */
 export class Log {
+  /**
+   * Windows of {@link MAX_WINDOW} bytes that readers gave back: a new one costs a page fault at
+   * the first touch of each of its pages, which (in a VM) costs more than the read into it.
+   */
+  private readonly spare: Buffer[] = []
+
   private constructor(
     readonly path: string,
     private readonly fh: FileHandle,
@@ -379,7 +392,20 @@ export class Log {
   }
 
   async close(): Promise<void> {
+    this.spare.length = 0
     await this.fh.close()
+  }
+
+  /** A buffer for a reader's window of `size` bytes: a spare one when it fits. */
+  takeWindow(size: number): Buffer {
+    if (size > MAX_WINDOW) return Buffer.allocUnsafe(size)
+    if (size > SMALL_WINDOW) return this.spare.pop() ?? Buffer.allocUnsafe(MAX_WINDOW)
+    return Buffer.allocUnsafe(size)
+  }
+
+  /** Takes back a window from {@link Log.takeWindow} that its reader no longer uses. */
+  giveWindow(buf: Buffer): void {
+    if (buf.length === MAX_WINDOW && this.spare.length < SPARE_WINDOWS) this.spare.push(buf)
   }
 }
 
@@ -399,18 +425,27 @@ export class LogReader {
     private readonly fd: number,
     windowSize: number,
   ) {
-    this.buf = Buffer.allocUnsafe(windowSize)
+    this.buf = log.takeWindow(windowSize)
+  }
+
+  /** Gives the window back to the log (for the next reader); this reader is done. */
+  release(): void {
+    this.log.giveWindow(this.buf)
+    this.buf = EMPTY
+    this.base = 0
+    this.limit = 0
   }
 
   /**
    * Like {@link Log.read}, but synchronous (page-cache reads; a round trip through the thread
    * pool per record would cost more than the read) and through the window. The returned buffer
-   * is only valid until the next call.
+   * is only valid until the next call. When the window has to move, `span` bytes are read
+   * (at most {@link MAX_WINDOW}; the window grows to hold them), else a window's worth.
    */
-  read(offset: number): Buffer | null {
+  read(offset: number, span?: number): Buffer | null {
     let rel = offset - this.base
     if (rel < 0 || rel + RECORD_HEADER > this.limit) {
-      this.fill(offset)
+      this.fill(offset, 0, span)
       rel = 0
     }
     let buf = this.buf
@@ -434,11 +469,21 @@ export class LogReader {
     return magic === DELETED ? null : payload
   }
 
-  private fill(offset: number, min = 0): void {
+  /** Whether the record header at `offset` is in the window (a read there needs no I/O). */
+  holds(offset: number): boolean {
+    const rel = offset - this.base
+    return rel >= 0 && rel + RECORD_HEADER <= this.limit
+  }
+
+  private fill(offset: number, min = 0, span = this.buf.length): void {
     if (offset < LOG_START || offset >= this.log.end) throw new CorruptRecordError(offset)
     if (min > MAX_PAYLOAD + RECORD_HEADER) throw new CorruptRecordError(offset)
-    if (min > this.buf.length) this.buf = Buffer.allocUnsafe(min)
-    const want = Math.min(this.buf.length, this.log.end - offset)
+    const size = Math.max(min, Math.min(span, MAX_WINDOW))
+    if (size > this.buf.length) {
+      this.log.giveWindow(this.buf)
+      this.buf = this.log.takeWindow(size)
+    }
+    const want = Math.min(size, this.log.end - offset)
     this.base = offset
     this.limit = readAt(this.fd, this.buf, want, offset)
   }

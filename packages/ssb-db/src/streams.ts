@@ -15,6 +15,7 @@ import {
   pastPrefix,
 } from './internal/keys.js'
 import { linksOf } from './internal/links.js'
+import { BLOCK, blockOf, slotAt, slotsIn } from './internal/seq-index.js'
 
 /**
  * The `{sync: true}` marker between old and live items of a live stream, as pull-live puts it
@@ -73,8 +74,19 @@ function shape(kvt: KVT, keys: boolean, values: boolean): StreamItem {
   return kvt.value
 }
 
+/** One feed's messages by sequence, from the sequence index: `lo..hi` (inclusive), then `keep`. */
+interface SeqRange {
+  feed: FeedId
+  lo: number
+  hi: number
+  keep: (seq: number) => boolean
+}
+
 interface Plan {
+  /** the index range to read (unused with `bySeq`) */
   bound: Bound
+  /** read the sequence index instead of `bound` */
+  bySeq?: SeqRange
   reverse: boolean
   limit: number
   live: boolean
@@ -94,6 +106,15 @@ interface Plan {
 
 /** Items read from the log before the stream hands them out. */
 const BATCH = 256
+/** Most bytes one read of the log takes for the records of a batch that lie close together. */
+const MAX_SPAN = 1 << 20
+/**
+ * Records this close together on average are read together: copying this much more costs
+ * about what a second read (a system call) does.
+ */
+const DENSE = 8 << 10
+/** Read past the start of the last record of a span, for its body. */
+const TAIL = 4 << 10
 
 /**
  * An async iterator over items made in batches: each `next()` is an already settled promise
@@ -208,63 +229,58 @@ async function* runBatches(
     if (plan.sequential && !plan.reverse) {
       // Receive order is log order: read the log front to back instead of going through the
       // index, until the upper bound. Damage hands over to the index path after it.
-      const reader = db.reader(1 << 20)
       let offset = await plan.sequential.start()
+      const reader = db.reader(MAX_SPAN)
       oldDone = true
       let batch: StreamItem[] = []
-      while (offset !== -1 && offset < end) {
-        let payload: Buffer | null
-        try {
-          payload = reader.read(offset)
-        } catch (err) {
-          db.reportCorrupt(offset, err)
-          resumeAfter = offset
-          oldDone = false
-          break
+      try {
+        while (offset !== -1 && offset < end) {
+          let payload: Buffer | null
+          try {
+            payload = reader.read(offset)
+          } catch (err) {
+            db.reportCorrupt(offset, err)
+            resumeAfter = offset
+            oldDone = false
+            break
+          }
+          const at = offset
+          offset = reader.next
+          if (payload === null) continue
+          const kvt = parseRecord(db, payload, at)
+          if (kvt === undefined) continue
+          if (!plan.sequential.before(kvt)) break
+          const item = plan.item(kvt, undefined)
+          if (item === undefined) continue
+          batch.push(item)
+          if (++count >= limit) break
+          if (batch.length >= BATCH) {
+            yield batch
+            batch = []
+          }
         }
-        const at = offset
-        offset = reader.next
-        if (payload === null) continue
-        const kvt = parseRecord(db, payload, at)
-        if (kvt === undefined) continue
-        if (!plan.sequential.before(kvt)) break
-        const item = plan.item(kvt, undefined)
-        if (item === undefined) continue
-        batch.push(item)
-        if (++count >= limit) break
-        if (batch.length >= BATCH) {
-          yield batch
-          batch = []
-        }
+      } finally {
+        reader.release()
       }
       yield batch
       if (count >= limit) return
     }
     if (oldDone) return
-    const reader = db.reader()
-    const it = db.indexIterator({
-      ...plan.bound,
-      reverse: plan.reverse,
-      keys: plan.needKey === true,
-    })
-    let ahead: Promise<[Buffer | undefined, Buffer][]> | undefined
+    const reader = db.reader(TAIL)
+    const source = plan.bySeq
+      ? seqBatches(db, plan.bySeq, plan.reverse, plan.limit)
+      : indexBatches(db, plan)
     try {
-      // Ask leveldb for the next batch before working through this one, so that its reads (on
-      // the thread pool) overlap our parsing.
-      ahead = it.nextv(plan.limit > 0 && plan.limit < 256 ? plan.limit + 1 : 256)
-      for (;;) {
-        const entries = await ahead
-        if (entries.length === 0) break
-        ahead = it.nextv(1024)
-        // a pending nextv must settle before the iterator closes; never leave it unhandled
-        ahead.catch(() => {})
+      for await (const { offsets, keys } of source) {
         const batch: StreamItem[] = []
-        for (const [key, value] of entries) {
-          const offset = decodeOffset(value)
+        for (let i = 0; i < offsets.length; i++) {
+          const offset = offsets[i]!
           if (offset >= end || offset <= resumeAfter) continue
           let payload: Buffer | null
           try {
-            payload = reader.read(offset)
+            payload = reader.holds(offset)
+              ? reader.read(offset)
+              : reader.read(offset, spanAt(offsets, i))
           } catch (err) {
             db.reportCorrupt(offset, err)
             continue
@@ -272,7 +288,7 @@ async function* runBatches(
           if (payload === null) continue
           const kvt = parseRecord(db, payload, offset)
           if (kvt === undefined) continue
-          const item = plan.item(kvt, key)
+          const item = plan.item(kvt, keys?.[i])
           if (item === undefined) continue
           batch.push(item)
           if (++count >= limit) break
@@ -281,9 +297,97 @@ async function* runBatches(
         if (count >= limit) return
       }
     } finally {
-      await ahead?.catch(() => {})
-      await it.close().catch(() => {})
+      reader.release()
+      await source.return(undefined)
     }
+  }
+}
+
+/** Offsets (and, when the plan needs them, index keys) to read next. */
+interface Pointers {
+  offsets: number[]
+  keys?: Buffer[]
+}
+
+/**
+ * Bytes to read at `offsets[i]` so that one read also covers the records after it, as long as
+ * they come in log order and close together.
+ */
+function spanAt(offsets: number[], i: number): number {
+  const start = offsets[i]!
+  let j = i
+  while (j + 1 < offsets.length) {
+    const d = offsets[j + 1]! - start
+    if (d <= offsets[j]! - start || d > MAX_SPAN - TAIL || d > (j + 1 - i) * DENSE) break
+    j++
+  }
+  return offsets[j]! - start + TAIL
+}
+
+/** The entries of `plan.bound`, a leveldb batch at a time. */
+async function* indexBatches(db: SsbDb, plan: Plan): AsyncGenerator<Pointers, void, undefined> {
+  const it = db.indexIterator({ ...plan.bound, reverse: plan.reverse, keys: plan.needKey === true })
+  let ahead: Promise<[Buffer | undefined, Buffer][]> | undefined
+  try {
+    // Ask leveldb for the next batch before working through this one, so that its reads (on
+    // the thread pool) overlap our parsing.
+    ahead = it.nextv(plan.limit > 0 && plan.limit < 256 ? plan.limit + 1 : 256)
+    for (;;) {
+      const entries = await ahead
+      if (entries.length === 0) return
+      ahead = it.nextv(1024)
+      // a pending nextv must settle before the iterator closes; never leave it unhandled
+      ahead.catch(() => {})
+      const offsets = new Array<number>(entries.length)
+      for (let i = 0; i < entries.length; i++) offsets[i] = decodeOffset(entries[i]![1])
+      if (plan.needKey) yield { offsets, keys: entries.map(([k]) => k!) }
+      else yield { offsets }
+    }
+  } finally {
+    await ahead?.catch(() => {})
+    await it.close().catch(() => {})
+  }
+}
+
+/** The offsets of `range` from the sequence index, in sequence order (or reversed). */
+async function* seqBatches(
+  db: SsbDb,
+  range: SeqRange,
+  reverse: boolean,
+  limit: number,
+): AsyncGenerator<Pointers, void, undefined> {
+  if (range.lo > range.hi) return
+  const lo = range.lo > 1 ? blockOf(Math.floor(range.lo)) : 0
+  const bound: Bound = { gte: ik('c', [range.feed, lo]) }
+  if (range.hi === Number.POSITIVE_INFINITY) bound.lt = pastPrefix(ik('c', [range.feed]))
+  else bound.lte = ik('c', [range.feed, blockOf(Math.ceil(range.hi))])
+  const it = db.indexIterator({ ...bound, reverse, keys: true })
+  let ahead: Promise<[Buffer | undefined, Buffer][]> | undefined
+  try {
+    // blocks, not messages: a small limit needs one or two
+    ahead = it.nextv(limit > 0 ? Math.ceil(limit / BLOCK) + 1 : 64)
+    for (;;) {
+      const entries = await ahead
+      if (entries.length === 0) return
+      ahead = it.nextv(64)
+      ahead.catch(() => {})
+      const offsets: number[] = []
+      for (const [key, block] of entries) {
+        const first = (decodeKey(key!.subarray(1))[1] as number) * BLOCK + 1
+        const n = slotsIn(block)
+        for (let k = 0; k < n; k++) {
+          const slot = reverse ? n - 1 - k : k
+          const seq = first + slot
+          if (seq < range.lo || seq > range.hi || !range.keep(seq)) continue
+          const offset = slotAt(block, slot)
+          if (offset !== 0) offsets.push(offset)
+        }
+      }
+      yield { offsets }
+    }
+  } finally {
+    await ahead?.catch(() => {})
+    await it.close().catch(() => {})
   }
 }
 
@@ -361,11 +465,46 @@ export function createHistoryStream(
   return run(db, {
     ...base,
     reverse: false,
-    bound: { gte: ik('c', [id, seq]), lt: pastPrefix(ik('c', [id])) },
+    bound: {},
+    bySeq: { feed: id, lo: Math.max(seq, 1), hi: Number.POSITIVE_INFINITY, keep: () => true },
     // Never decrypted: this is what peers replicate.
     item: (kvt) => shape(kvt, keys, values),
     matches: (kvt) => kvt.value.author === id && kvt.value.sequence >= seq,
   })
+}
+
+/**
+ * The sequences `opts`' `gt/gte/lt/lte` select, as the keys `[feed, bound]` of an index would:
+ * `null` sorts before every number and a string after them; other values are no bound.
+ */
+function seqRange(feed: FeedId, opts: StreamOptions): SeqRange {
+  const range: SeqRange = { feed, lo: 1, hi: Number.POSITIVE_INFINITY, keep: () => true }
+  const none = () => {
+    range.lo = Number.POSITIVE_INFINITY
+    range.hi = 0
+    return range
+  }
+  const [lowerOp, lower] =
+    opts.gt !== undefined && isPart(opts.gt)
+      ? ['gt', opts.gt]
+      : opts.gte !== undefined && isPart(opts.gte)
+        ? ['gte', opts.gte]
+        : [undefined, undefined]
+  const [upperOp, upper] =
+    opts.lt !== undefined && isPart(opts.lt)
+      ? ['lt', opts.lt]
+      : opts.lte !== undefined && isPart(opts.lte)
+        ? ['lte', opts.lte]
+        : [undefined, undefined]
+  if (typeof lower === 'string' || upper === null) return none()
+  if (typeof lower === 'number') range.lo = Math.max(lower, 1)
+  if (typeof upper === 'number') range.hi = upper
+  if (lowerOp === 'gt' && typeof lower === 'number') {
+    if (upperOp === 'lt' && typeof upper === 'number')
+      range.keep = (s) => s !== lower && s !== upper
+    else range.keep = (s) => s !== lower
+  } else if (upperOp === 'lt' && typeof upper === 'number') range.keep = (s) => s !== upper
+  return range
 }
 
 /** `createUserStream({id, gt/gte/lt/lte, …})`: one feed, ranges on the sequence. */
@@ -377,7 +516,8 @@ export function createUserStream(db: SsbDb, opts: StreamOptions & { id?: string 
   const values = bool(opts.values, true)
   return run(db, {
     ...common(opts),
-    bound: rangeOf('c', [id], opts),
+    bound: {},
+    bySeq: seqRange(id, opts),
     item: (kvt) => shape(decorate(db, kvt, opts.private), keys, values),
     matches: (kvt) => kvt.value.author === id && inRange(kvt.value.sequence, opts),
   })
