@@ -205,6 +205,8 @@ export class SsbDb {
   private readonly seqIndex: SeqIndex
   /** index writes that must not interleave (a commit group's, a deletion's, a rebuild) */
   private indexTurn: Promise<unknown> = Promise.resolve()
+  /** how many of them are running or waiting */
+  private indexTurns = 0
   /** see {@link DbOptions.maxLiveQueue} */
   maxLiveQueue = 10_000
 
@@ -526,7 +528,10 @@ export class SsbDb {
       const syncing = this.log.sync(offsets[0]!)
       const located: Located[] = new Array(group.length)
       const indexing = this.exclusive(async () => {
-        await this.seqIndex.load(group.map((p) => [p.kvt.value.author, p.kvt.value.sequence]))
+        const loading = this.seqIndex.load(
+          group.map((p) => [p.kvt.value.author, p.kvt.value.sequence]),
+        )
+        if (loading) await loading
         const touched = new Map<FeedId, StoredState>()
         const batch = this.index.batch()
         for (let i = 0; i < group.length; i++) {
@@ -562,10 +567,21 @@ export class SsbDb {
     this.committing = null
   }
 
-  /** Runs `fn` once the index writes before it are done, and before the ones after it. */
+  /**
+   * Runs `fn` once the index writes before it are done, and before the ones after it; at once
+   * (its synchronous part before this returns) when none is running, as is usual for a commit.
+   */
   private exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.indexTurn.then(fn)
-    this.indexTurn = run.catch(() => {})
+    const run = this.indexTurns === 0 ? fn() : this.indexTurn.then(fn)
+    this.indexTurns++
+    this.indexTurn = run.then(
+      () => {
+        this.indexTurns--
+      },
+      () => {
+        this.indexTurns--
+      },
+    )
     return run
   }
 

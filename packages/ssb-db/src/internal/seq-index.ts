@@ -82,9 +82,10 @@ export class SeqIndex {
   /**
    * Reads from level the blocks that `set` will need for these `[feed, seq]` pairs and that
    * are not held: one round trip for all of them. For appends (`removing` false) a block whose
-   * first slot is being written is not read: nothing can be stored after it yet.
+   * first slot is being written is not read: nothing can be stored after it yet. Returns
+   * undefined, at once, when there is nothing to read.
    */
-  async load(pairs: Iterable<readonly [string, number]>, removing = false): Promise<void> {
+  load(pairs: Iterable<readonly [string, number]>, removing = false): Promise<void> | undefined {
     const keys: Buffer[] = []
     const names: string[] = []
     const seen = new Set<string>()
@@ -97,12 +98,13 @@ export class SeqIndex {
       keys.push(blockKey(feed, block))
       names.push(name)
     }
-    if (keys.length === 0) return
-    const values = await this.store.getMany(keys)
-    for (let i = 0; i < keys.length; i++) {
-      // set() may have made it meanwhile; what it holds is newer
-      if (!this.blocks.has(names[i]!)) this.blocks.set(names[i]!, fromStored(keys[i]!, values[i]))
-    }
+    if (keys.length === 0) return undefined
+    return this.store.getMany(keys).then((values) => {
+      for (let i = 0; i < keys.length; i++) {
+        // set() may have made it meanwhile; what it holds is newer
+        if (!this.blocks.has(names[i]!)) this.blocks.set(names[i]!, fromStored(keys[i]!, values[i]))
+      }
+    })
   }
 
   /** Whether appending `[feed, seq]` can go ahead without {@link SeqIndex.load}. */
