@@ -14,9 +14,15 @@ import { collect, type Feed, makeFeed, rejectsNamed, tempDir, withDb } from './h
 
 const keysOf = (items: unknown[]) => (items as KVT[]).map((m) => m.key)
 
-/** Alice's 200 messages (four blocks, the last partial) and bob's 130, stored interleaved. */
+/**
+ * Alice's 200 messages (four blocks, the last partial) and bob's 130, stored interleaved. Some
+ * of alice's are near the size limit, longer than what a read of the log takes past a record's
+ * start when its neighbours lie close by.
+ */
 async function twoFeeds(db: SsbDb): Promise<{ a: Feed; b: Feed }> {
-  const a = makeFeed(generateKeys(), 200)
+  const a = makeFeed(generateKeys(), 200, {
+    content: (i) => ({ type: 'post', text: i % 40 === 7 ? 'x'.repeat(7000) : `msg ${i}` }),
+  })
   const b = makeFeed(generateKeys(), 130)
   // Batches of uneven size, so that commit groups end inside blocks; half of them as single
   // concurrent adds, half as addBatch.
