@@ -31,6 +31,11 @@ export interface VerifyPool {
   close(): Promise<void>
   /** number of live worker threads */
   readonly size: number
+  /**
+   * number of them that have booted and take chunks; until one has, the calling thread
+   * verifies everything (a worker takes tens of milliseconds to boot)
+   */
+  readonly ready: number
 }
 
 interface Pending {
@@ -43,10 +48,17 @@ class PoolWorker {
   private readonly pending = new Map<number, Pending>()
   private nextId = 1
   dead = false
+  /** the worker said it has booted */
+  ready = false
 
-  constructor() {
+  constructor(onReady: () => void) {
     this.worker = new Worker(new URL('./verify-worker.js', import.meta.url))
-    this.worker.on('message', (msg: { id: number; results: Uint8Array }) => {
+    this.worker.on('message', (msg: { id: number; results: Uint8Array } | { ready: true }) => {
+      if ('ready' in msg) {
+        this.ready = true
+        onReady()
+        return
+      }
       const p = this.pending.get(msg.id)
       if (!p) return
       this.pending.delete(msg.id)
@@ -127,9 +139,12 @@ export function createVerifyPool(options: VerifyPoolOptions = {}): VerifyPool {
 
   const live = () => {
     if (closed) return []
-    workers ??= Array.from({ length: wanted }, () => new PoolWorker())
+    workers ??= Array.from({ length: wanted }, () => new PoolWorker(() => dispatch()))
     return workers.filter((w) => !w.dead)
   }
+
+  /** Live workers that have booted. */
+  const booted = () => live().filter((w) => w.ready)
 
   /** The next chunk of a job still wanted, or undefined. */
   const shift = (): Chunk | undefined => {
@@ -165,7 +180,7 @@ export function createVerifyPool(options: VerifyPoolOptions = {}): VerifyPool {
   }
 
   const dispatch = () => {
-    for (const w of live()) {
+    for (const w of booted()) {
       while (w.inflight < PER_WORKER) {
         const c = shift()
         if (!c) break
@@ -189,10 +204,13 @@ export function createVerifyPool(options: VerifyPoolOptions = {}): VerifyPool {
     }
   }
 
-  /** Whether this thread should verify a waiting chunk: no worker left, or they fall behind. */
+  /**
+   * Whether this thread should verify a waiting chunk: no worker (left, or booted yet), or they
+   * fall behind.
+   */
   const shouldHelp = () => {
     const backlog = queue.length - head
-    return backlog > 0 && (live().length === 0 || backlog >= MAIN_BACKLOG)
+    return backlog > 0 && (booted().length === 0 || backlog >= MAIN_BACKLOG)
   }
 
   // Runs between other events: one chunk at a time, so that replies from the workers and the
@@ -245,6 +263,9 @@ export function createVerifyPool(options: VerifyPoolOptions = {}): VerifyPool {
     },
     get size() {
       return workers ? workers.filter((w) => !w.dead).length : 0
+    },
+    get ready() {
+      return workers ? workers.filter((w) => !w.dead && w.ready).length : 0
     },
     async close() {
       if (closed) return

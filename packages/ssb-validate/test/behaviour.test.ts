@@ -290,6 +290,32 @@ describe('batch validation', () => {
     }
   })
 
+  test('until its worker has booted, a pool verifies on the calling thread', async () => {
+    // A worker takes tens of milliseconds to boot (more while the machine is busy starting a
+    // server); a batch that arrives meanwhile must not wait for it. 16 messages take about a
+    // millisecond here.
+    const p = createVerifyPool({ workers: 1, minParallel: 1 })
+    try {
+      p.start()
+      assert.equal(p.ready, 0)
+      const feed = makeFeed(alice, 16)
+      const early = await validateBatch(feed, { pool: p })
+      assert.ok(early.verdicts.every((v) => v.ok))
+      assert.equal(p.ready, 0, 'answered before the worker had booted')
+      const deadline = Date.now() + 10_000
+      while (p.ready === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5))
+      assert.equal(p.ready, 1, 'the worker boots and says so')
+      const bad = feed.map((m, i) => (i === 9 ? { ...m, signature: feed[8]!.signature } : m))
+      const late = await validateBatch(bad, { pool: p })
+      assert.deepEqual(
+        late.verdicts.map((v) => v.ok),
+        bad.map((_, i) => i < 9),
+      )
+    } finally {
+      await p.close()
+    }
+  })
+
   test('a started pool that never verified lets the process exit', () => {
     // with a module loader registered (as under tsx, the test runner's own setup) a worker's port
     // stays referenced once a 'message' listener is added after unref(); the child stays up long
