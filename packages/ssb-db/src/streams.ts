@@ -496,9 +496,10 @@ function seqRange(feed: FeedId, opts: StreamOptions): SeqRange {
       : opts.lte !== undefined && isPart(opts.lte)
         ? ['lte', opts.lte]
         : [undefined, undefined]
-  if (typeof lower === 'string' || upper === null) return none()
+  // NaN, encoded as a double, sorts after every other number
+  if (typeof lower === 'string' || Number.isNaN(lower) || upper === null) return none()
   if (typeof lower === 'number') range.lo = Math.max(lower, 1)
-  if (typeof upper === 'number') range.hi = upper
+  if (typeof upper === 'number' && !Number.isNaN(upper)) range.hi = upper
   if (lowerOp === 'gt' && typeof lower === 'number') {
     if (upperOp === 'lt' && typeof upper === 'number')
       range.keep = (s) => s !== lower && s !== upper

@@ -93,6 +93,9 @@ async function checkReads(db: SsbDb, feed: Feed, gone: Set<number> = new Set()):
   assert.deepEqual(await us({ lt: 'z' }), kept(1, n))
   assert.deepEqual(await us({ gte: 'a' }), [])
   assert.deepEqual(await us({ lte: null }), [])
+  // NaN, encoded as a double, sorts after every other number
+  assert.deepEqual(await us({ gt: Number.NaN }), [])
+  assert.deepEqual(await us({ lt: Number.NaN }), kept(1, n))
   for (let seq = 1; seq <= n; seq++) {
     if (gone.has(seq)) {
       await rejectsNamed(() => db.getAtSequence([id, seq]), 'MessageNotFoundError')
