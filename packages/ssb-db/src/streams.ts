@@ -280,7 +280,7 @@ async function* runBatches(
           try {
             payload = reader.holds(offset)
               ? reader.read(offset)
-              : reader.read(offset, spanAt(offsets, i))
+              : reader.read(offset, spanAt(offsets, i, limit - count))
           } catch (err) {
             db.reportCorrupt(offset, err)
             continue
@@ -310,13 +310,13 @@ interface Pointers {
 }
 
 /**
- * Bytes to read at `offsets[i]` so that one read also covers the records after it, as long as
- * they come in log order and close together.
+ * Bytes to read at `offsets[i]` so that one read also covers the records after it (at most
+ * `wanted` in all), as long as they come in log order and close together.
  */
-function spanAt(offsets: number[], i: number): number {
+function spanAt(offsets: number[], i: number, wanted: number): number {
   const start = offsets[i]!
   let j = i
-  while (j + 1 < offsets.length) {
+  while (j + 1 < offsets.length && j + 1 - i < wanted) {
     const d = offsets[j + 1]! - start
     if (d <= offsets[j]! - start || d > MAX_SPAN - TAIL || d > (j + 1 - i) * DENSE) break
     j++
@@ -324,28 +324,54 @@ function spanAt(offsets: number[], i: number): number {
   return offsets[j]! - start + TAIL
 }
 
+type Entry = [Buffer | undefined, Buffer]
+
+/**
+ * `it`'s entries, up to `first` at first and then up to `more` at a time (leveldb hands out
+ * fewer when their bytes pass its high-water mark, so only an empty batch means the end; after
+ * the end, classic-level answers without a trip to the thread pool). The next batch is asked
+ * for before this one is handed out, so that leveldb's reads overlap our parsing, unless the
+ * items handed out so far (`weigh` counts a batch's) reach `limit`, likely all the caller
+ * wants. The iterator is closed at the end, without waiting for it.
+ */
+async function* entryBatches(
+  it: ReturnType<SsbDb['indexIterator']>,
+  first: number,
+  more: number,
+  limit: number,
+  weigh: (entries: Entry[]) => number = (entries) => entries.length,
+): AsyncGenerator<Entry[], void, undefined> {
+  let ahead: Promise<Entry[]> | undefined
+  try {
+    let count = 0
+    let entries: Entry[] = await it.nextv(first)
+    for (;;) {
+      if (entries.length === 0) return
+      if (limit > 0) count += weigh(entries)
+      if (!(limit > 0 && count >= limit)) {
+        ahead = it.nextv(more)
+        // a pending nextv must settle before the iterator closes; never leave it unhandled
+        ahead.catch(() => {})
+      }
+      yield entries
+      entries = await (ahead ?? it.nextv(more))
+      ahead = undefined
+    }
+  } finally {
+    if (ahead) await ahead.catch(() => {})
+    it.close().catch(() => {})
+  }
+}
+
 /** The entries of `plan.bound`, a leveldb batch at a time. */
 async function* indexBatches(db: SsbDb, plan: Plan): AsyncGenerator<Pointers, void, undefined> {
   const it = db.indexIterator({ ...plan.bound, reverse: plan.reverse, keys: plan.needKey === true })
-  let ahead: Promise<[Buffer | undefined, Buffer][]> | undefined
-  try {
-    // Ask leveldb for the next batch before working through this one, so that its reads (on
-    // the thread pool) overlap our parsing.
-    ahead = it.nextv(plan.limit > 0 && plan.limit < 256 ? plan.limit + 1 : 256)
-    for (;;) {
-      const entries = await ahead
-      if (entries.length === 0) return
-      ahead = it.nextv(1024)
-      // a pending nextv must settle before the iterator closes; never leave it unhandled
-      ahead.catch(() => {})
-      const offsets = new Array<number>(entries.length)
-      for (let i = 0; i < entries.length; i++) offsets[i] = decodeOffset(entries[i]![1])
-      if (plan.needKey) yield { offsets, keys: entries.map(([k]) => k!) }
-      else yield { offsets }
-    }
-  } finally {
-    await ahead?.catch(() => {})
-    await it.close().catch(() => {})
+  const first = plan.limit > 0 && plan.limit < 256 ? plan.limit + 1 : 256
+  for await (const entries of entryBatches(it, first, 1024, plan.limit)) {
+    const offsets = new Array<number>(entries.length)
+    for (let i = 0; i < entries.length; i++) offsets[i] = decodeOffset(entries[i]![1])
+    if (plan.needKey) yield { offsets, keys: entries.map(([k]) => k!) }
+    else yield { offsets }
   }
 }
 
@@ -357,37 +383,32 @@ async function* seqBatches(
   limit: number,
 ): AsyncGenerator<Pointers, void, undefined> {
   if (range.lo > range.hi) return
+  // Nothing stored at or past `lo` (a peer asking for what it lacks, usually nothing): no need
+  // to ask the index. The state moves before the index does, never after it.
+  const latest = db.feeds().get(range.feed)?.sequence ?? 0
+  if (latest < range.lo) return
   const lo = range.lo > 1 ? blockOf(Math.floor(range.lo)) : 0
   const bound: Bound = { gte: ik('c', [range.feed, lo]) }
   if (range.hi === Number.POSITIVE_INFINITY) bound.lt = pastPrefix(ik('c', [range.feed]))
   else bound.lte = ik('c', [range.feed, blockOf(Math.ceil(range.hi))])
   const it = db.indexIterator({ ...bound, reverse, keys: true })
-  let ahead: Promise<[Buffer | undefined, Buffer][]> | undefined
-  try {
-    // blocks, not messages: a small limit needs one or two
-    ahead = it.nextv(limit > 0 ? Math.ceil(limit / BLOCK) + 1 : 64)
-    for (;;) {
-      const entries = await ahead
-      if (entries.length === 0) return
-      ahead = it.nextv(64)
-      ahead.catch(() => {})
-      const offsets: number[] = []
-      for (const [key, block] of entries) {
-        const first = (decodeKey(key!.subarray(1))[1] as number) * BLOCK + 1
-        const n = slotsIn(block)
-        for (let k = 0; k < n; k++) {
-          const slot = reverse ? n - 1 - k : k
-          const seq = first + slot
-          if (seq < range.lo || seq > range.hi || !range.keep(seq)) continue
-          const offset = slotAt(block, slot)
-          if (offset !== 0) offsets.push(offset)
-        }
+  // blocks, not messages: a small limit needs one or two
+  const first = limit > 0 ? Math.ceil(limit / BLOCK) + 1 : 64
+  const slots = (blocks: Entry[]) => blocks.reduce((n, [, block]) => n + slotsIn(block), 0)
+  for await (const entries of entryBatches(it, first, 64, limit, slots)) {
+    const offsets: number[] = []
+    for (const [key, block] of entries) {
+      const first = (decodeKey(key!.subarray(1))[1] as number) * BLOCK + 1
+      const n = slotsIn(block)
+      for (let k = 0; k < n; k++) {
+        const slot = reverse ? n - 1 - k : k
+        const seq = first + slot
+        if (seq < range.lo || seq > range.hi || !range.keep(seq)) continue
+        const offset = slotAt(block, slot)
+        if (offset !== 0) offsets.push(offset)
       }
-      yield { offsets }
     }
-  } finally {
-    await ahead?.catch(() => {})
-    await it.close().catch(() => {})
+    yield { offsets }
   }
 }
 

@@ -10,7 +10,15 @@ import { generateKeys } from '@scuttlekit/ssb-keys'
 import type { KVT } from '@scuttlekit/ssb-validate'
 import { ClassicLevel } from 'classic-level'
 import { BLOCK, blockKey, SeqIndex, slotAt } from '../src/internal/seq-index.js'
-import { collect, type Feed, makeFeed, rejectsNamed, tempDir, withDb } from './helpers/api-util.js'
+import {
+  collect,
+  type Feed,
+  makeFeed,
+  rejectsNamed,
+  take,
+  tempDir,
+  withDb,
+} from './helpers/api-util.js'
 
 const keysOf = (items: unknown[]) => (items as KVT[]).map((m) => m.key)
 
@@ -167,6 +175,31 @@ describe('sequence index', () => {
       }
       const db = await t.reopen()
       await checkReads(db, a, block1)
+    })
+  })
+
+  test('a stream from past the end of a feed answers from the feed state, and live streams from there miss nothing', async () => {
+    await withDb(async ({ db }) => {
+      const a = makeFeed(generateKeys(), 150)
+      await db.addBatch(a.msgs.slice(0, 100))
+      assert.deepEqual(await collect(db.createHistoryStream({ id: a.keys.id, seq: 101 })), [])
+      const unknown = generateKeys().id
+      assert.deepEqual(await collect(db.createHistoryStream({ id: unknown })), [])
+      // Each message is being added while a live stream from its sequence starts: the old part
+      // may or may not see the feed's new state; the live part must make up for it.
+      for (let seq = 101; seq <= 150; seq++) {
+        const adding = db.add(a.msgs[seq - 1]!)
+        const live = take(db.createHistoryStream({ id: a.keys.id, seq, live: true }), 1)
+        await adding
+        assert.deepEqual(keysOf(await live), [a.ids[seq - 1]], `live from ${seq}`)
+      }
+      // and streams with a limit read no more than they need, across blocks
+      for (const seq of [1, 64, 65, 100, 150]) {
+        assert.deepEqual(
+          keysOf(await collect(db.createHistoryStream({ id: a.keys.id, seq, limit: 1 }))),
+          [a.ids[seq - 1]],
+        )
+      }
     })
   })
 
