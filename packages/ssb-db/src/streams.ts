@@ -494,38 +494,36 @@ export function createHistoryStream(
   })
 }
 
+/** The first of `opts[strict]` and `opts[loose]` that is a key part, and whether it is strict. */
+function boundOf(
+  opts: StreamOptions,
+  strict: 'gt' | 'lt',
+  loose: 'gte' | 'lte',
+): [boolean, KeyPart | undefined] {
+  if (opts[strict] !== undefined && isPart(opts[strict])) return [true, opts[strict]]
+  if (opts[loose] !== undefined && isPart(opts[loose])) return [false, opts[loose]]
+  return [false, undefined]
+}
+
 /**
  * The sequences `opts`' `gt/gte/lt/lte` select, as the keys `[feed, bound]` of an index would:
- * `null` sorts before every number and a string after them; other values are no bound.
+ * `null` sorts before every number and a string after them (NaN, encoded as a double, after
+ * every other number); other values are no bound.
  */
 function seqRange(feed: FeedId, opts: StreamOptions): SeqRange {
   const range: SeqRange = { feed, lo: 1, hi: Number.POSITIVE_INFINITY, keep: () => true }
-  const none = () => {
+  const [above, lower] = boundOf(opts, 'gt', 'gte')
+  const [below, upper] = boundOf(opts, 'lt', 'lte')
+  if (typeof lower === 'string' || Number.isNaN(lower) || upper === null) {
     range.lo = Number.POSITIVE_INFINITY
     range.hi = 0
     return range
   }
-  const [lowerOp, lower] =
-    opts.gt !== undefined && isPart(opts.gt)
-      ? ['gt', opts.gt]
-      : opts.gte !== undefined && isPart(opts.gte)
-        ? ['gte', opts.gte]
-        : [undefined, undefined]
-  const [upperOp, upper] =
-    opts.lt !== undefined && isPart(opts.lt)
-      ? ['lt', opts.lt]
-      : opts.lte !== undefined && isPart(opts.lte)
-        ? ['lte', opts.lte]
-        : [undefined, undefined]
-  // NaN, encoded as a double, sorts after every other number
-  if (typeof lower === 'string' || Number.isNaN(lower) || upper === null) return none()
+  const out = typeof lower === 'number' && above ? lower : undefined
+  const until = typeof upper === 'number' && below ? upper : undefined
   if (typeof lower === 'number') range.lo = Math.max(lower, 1)
   if (typeof upper === 'number' && !Number.isNaN(upper)) range.hi = upper
-  if (lowerOp === 'gt' && typeof lower === 'number') {
-    if (upperOp === 'lt' && typeof upper === 'number')
-      range.keep = (s) => s !== lower && s !== upper
-    else range.keep = (s) => s !== lower
-  } else if (upperOp === 'lt' && typeof upper === 'number') range.keep = (s) => s !== upper
+  if (out !== undefined || until !== undefined) range.keep = (s) => s !== out && s !== until
   return range
 }
 
