@@ -7,6 +7,7 @@ import { availableParallelism } from 'node:os'
 import { Worker } from 'node:worker_threads'
 import { verifyDetached } from '@scuttlekit/ssb-keys'
 import { packItems, type VerifyItem } from './verify-codec.js'
+import { workerExecArgv } from './worker-options.js'
 
 export type { VerifyItem } from './verify-codec.js'
 
@@ -52,7 +53,9 @@ class PoolWorker {
   ready = false
 
   constructor(onReady: () => void) {
-    this.worker = new Worker(new URL('./verify-worker.js', import.meta.url))
+    this.worker = new Worker(new URL('./verify-worker.js', import.meta.url), {
+      execArgv: workerExecArgv(),
+    })
     this.worker.on('message', (msg: { id: number; results: Uint8Array } | { ready: true }) => {
       if ('ready' in msg) {
         this.ready = true

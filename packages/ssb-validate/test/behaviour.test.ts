@@ -29,6 +29,7 @@ import {
   validateMessage,
   validateMessageOOO,
 } from '@scuttlekit/ssb-validate'
+import { workerExecArgv } from '../src/worker-options.js'
 
 const require = createRequire(import.meta.url)
 const ref = require('ssb-validate') as {
@@ -314,6 +315,41 @@ describe('batch validation', () => {
     } finally {
       await p.close()
     }
+  })
+
+  test('workers boot in a process started with `node -e` (they do not inherit its code)', () => {
+    assert.deepEqual(
+      workerExecArgv([
+        '--input-type=module',
+        '-e',
+        'code',
+        '--max-old-space-size=200',
+        '--import',
+        'tsx',
+        '--eval=more code',
+        '-p',
+        '1',
+        '--input-type',
+        'commonjs',
+      ]),
+      ['--max-old-space-size=200', '--import', 'tsx'],
+    )
+    const code = [
+      `import { createVerifyPool } from '${new URL('../dist/index.js', import.meta.url)}'`,
+      'const p = createVerifyPool({ workers: 1 })',
+      'p.start()',
+      'const deadline = Date.now() + 10_000',
+      'while (p.ready === 0 && p.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10))',
+      "console.log('size', p.size, 'ready', p.ready)",
+      'await p.close()',
+    ].join('\n')
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', code], {
+      encoding: 'utf8',
+      timeout: 20_000,
+    })
+    assert.equal(r.status, 0, r.stderr)
+    // before: the worker ran the -e code itself, failed, and the pool went on without it
+    assert.equal(r.stdout.trim(), 'size 1 ready 1')
   })
 
   test('a started pool that never verified lets the process exit', () => {
