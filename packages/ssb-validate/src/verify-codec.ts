@@ -1,6 +1,7 @@
 /**
  * The packed form in which signature checks travel to verify workers: one transferable buffer
- * per chunk, so a chunk costs one message and no per-item cloning.
+ * per chunk, so a chunk costs one message and no per-item cloning. The worker
+ * (verify-worker.cts) reads it.
  *
  * Layout, repeated per item: u32 LE length of the signed bytes, 32-byte public key, 64-byte
  * signature, the signed bytes.
@@ -31,30 +32,4 @@ export function packItems(items: readonly VerifyItem[], start: number, end: numb
     at += ITEM_HEADER + item.message.length
   }
   return out
-}
-
-/**
- * Verifies every item of a packed buffer with `verify`, writing 1 (valid) or 0 into `results`
- * from `offset` on. Returns the number of items. Malformed packing stops early (items left 0).
- */
-export function verifyPacked(
-  packed: Uint8Array,
-  results: Uint8Array,
-  offset: number,
-  verify: (sig: Uint8Array, msg: Uint8Array, pk: Uint8Array) => boolean,
-): number {
-  const view = new DataView(packed.buffer, packed.byteOffset, packed.byteLength)
-  let at = 0
-  let n = 0
-  while (at + ITEM_HEADER <= packed.length) {
-    const len = view.getUint32(at, true)
-    const end = at + ITEM_HEADER + len
-    if (end > packed.length) break
-    const pk = packed.subarray(at + 4, at + 36)
-    const sig = packed.subarray(at + 36, at + ITEM_HEADER)
-    results[offset + n] = verify(sig, packed.subarray(at + ITEM_HEADER, end), pk) ? 1 : 0
-    n++
-    at = end
-  }
-  return n
 }

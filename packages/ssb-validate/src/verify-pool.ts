@@ -53,7 +53,7 @@ class PoolWorker {
   ready = false
 
   constructor(onReady: () => void) {
-    this.worker = new Worker(new URL('./verify-worker.js', import.meta.url), {
+    this.worker = new Worker(new URL('./verify-worker.cjs', import.meta.url), {
       execArgv: workerExecArgv(),
     })
     this.worker.on('message', (msg: { id: number; results: Uint8Array } | { ready: true }) => {
