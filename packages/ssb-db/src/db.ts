@@ -348,7 +348,7 @@ export class SsbDb {
         }
         const v = kvt.value
         if (!this.seqIndex.holds(v.author, v.sequence)) {
-          await this.seqIndex.load([[v.author, v.sequence]])
+          await this.seqIndex.load([v])
         }
         this.indexRecord(batch, kvt, rec.offset, touched)
         if (kvt.timestamp > this.lastReceive) this.lastReceive = kvt.timestamp
@@ -528,9 +528,7 @@ export class SsbDb {
       const syncing = this.log.sync(offsets[0]!)
       const located: Located[] = new Array(group.length)
       const indexing = this.exclusive(async () => {
-        const loading = this.seqIndex.load(
-          group.map((p) => [p.kvt.value.author, p.kvt.value.sequence]),
-        )
+        const loading = this.seqIndex.load(group.map((p) => p.kvt.value))
         if (loading) await loading
         const touched = new Map<FeedId, StoredState>()
         const batch = this.index.batch()
@@ -1131,7 +1129,7 @@ export class SsbDb {
         if (kvt) found.push([offset, kvt])
       }
       await this.seqIndex.load(
-        found.map(([, kvt]) => [kvt.value.author, kvt.value.sequence]),
+        found.map(([, kvt]) => kvt.value),
         true,
       )
       for (const [offset, kvt] of found) {

@@ -239,12 +239,14 @@ describe('SeqIndex (the writer side) on level', () => {
       const feeds = ['@a', '@b', '@c']
       const offsetOf = (f: number, seq: number) => 1000 * (f + 1) + seq
       for (let seq = 1; seq <= 150; seq += 7) {
-        const pairs = feeds.flatMap((feed) =>
-          Array.from({ length: 7 }, (_, k) => [feed, seq + k] as const),
+        const msgs = feeds.flatMap((author) =>
+          Array.from({ length: 7 }, (_, k) => ({ author, sequence: seq + k })),
         )
-        await seqs.load(pairs)
+        await seqs.load(msgs)
         const batch = level.batch()
-        for (const [feed, s] of pairs) seqs.set(feed, s, offsetOf(feeds.indexOf(feed), s))
+        for (const m of msgs) {
+          seqs.set(m.author, m.sequence, offsetOf(feeds.indexOf(m.author), m.sequence))
+        }
         seqs.flush(batch)
         await batch.write()
         seqs.trim()

@@ -45,6 +45,8 @@ export function offsetIn(value: Uint8Array, seq: number): number {
 }
 
 interface Cached {
+  feed: string
+  block: number
   key: Buffer
   /** BLOCK slots; `used` of them are meaningful, the rest zero */
   buf: Buffer
@@ -70,7 +72,12 @@ interface Batch {
  * {@link SeqIndex.flush} into the group's batch; callers serialise their writes.
  */
 export class SeqIndex {
-  private readonly blocks = new Map<string, Cached>()
+  /** feed → block number → block */
+  private readonly feeds = new Map<string, Map<number, Cached>>()
+  /** every block held, least recently used first */
+  private readonly recent = new Set<Cached>()
+  /** the block used last: a run of one feed's messages skips the lookups */
+  private last: Cached | undefined
   private readonly dirty: Cached[] = []
 
   constructor(
@@ -79,30 +86,50 @@ export class SeqIndex {
     private readonly keep = 4096,
   ) {}
 
-  /**
-   * Reads from level the blocks that `set` will need for these `[feed, seq]` pairs and that
-   * are not held: one round trip for all of them. For appends (`removing` false) a block whose
-   * first slot is being written is not read: nothing can be stored after it yet. Returns
-   * undefined, at once, when there is nothing to read.
-   */
-  load(pairs: Iterable<readonly [string, number]>, removing = false): Promise<void> | undefined {
-    const keys: Buffer[] = []
-    const names: string[] = []
-    const seen = new Set<string>()
-    for (const [feed, seq] of pairs) {
-      const block = blockOf(seq)
-      const name = nameOf(feed, block)
-      if (seen.has(name) || this.blocks.has(name)) continue
-      seen.add(name)
-      if (!removing && seq - 1 - block * BLOCK === 0) continue
-      keys.push(blockKey(feed, block))
-      names.push(name)
+  private get(feed: string, block: number): Cached | undefined {
+    const last = this.last
+    if (last !== undefined && last.block === block && last.feed === feed) return last
+    return this.feeds.get(feed)?.get(block)
+  }
+
+  private add(c: Cached): void {
+    let blocks = this.feeds.get(c.feed)
+    if (blocks === undefined) {
+      blocks = new Map()
+      this.feeds.set(c.feed, blocks)
     }
-    if (keys.length === 0) return undefined
-    return this.store.getMany(keys).then((values) => {
-      for (let i = 0; i < keys.length; i++) {
+    blocks.set(c.block, c)
+    this.recent.add(c)
+  }
+
+  /**
+   * Reads from level the blocks that `set` will need for these messages (`author`, `sequence`)
+   * and that are not held: one round trip for all of them. For appends (`removing` false) a
+   * block whose first slot is being written is not read: nothing can be stored after it yet.
+   * Returns undefined, at once, when there is nothing to read.
+   */
+  load(
+    msgs: Iterable<{ author: string; sequence: number }>,
+    removing = false,
+  ): Promise<void> | undefined {
+    // blocks not held, by name: to read, or (undefined) begun by an earlier message of `msgs`
+    let missing: Map<string, [string, number] | undefined> | undefined
+    for (const { author, sequence } of msgs) {
+      const block = blockOf(sequence)
+      if (this.get(author, block) !== undefined) continue
+      const name = nameOf(author, block)
+      missing ??= new Map()
+      if (missing.has(name)) continue
+      const begun = !removing && sequence - 1 - block * BLOCK === 0
+      missing.set(name, begun ? undefined : [author, block])
+    }
+    const want = missing ? [...missing.values()].filter((w) => w !== undefined) : []
+    if (want.length === 0) return undefined
+    return this.store.getMany(want.map(([feed, block]) => blockKey(feed, block))).then((values) => {
+      for (let i = 0; i < want.length; i++) {
+        const [feed, block] = want[i]!
         // set() may have made it meanwhile; what it holds is newer
-        if (!this.blocks.has(names[i]!)) this.blocks.set(names[i]!, fromStored(keys[i]!, values[i]))
+        if (this.get(feed, block) === undefined) this.add(fromStored(feed, block, values[i]))
       }
     })
   }
@@ -110,7 +137,7 @@ export class SeqIndex {
   /** Whether appending `[feed, seq]` can go ahead without {@link SeqIndex.load}. */
   holds(feed: string, seq: number): boolean {
     const block = blockOf(seq)
-    return seq - 1 - block * BLOCK === 0 || this.blocks.has(nameOf(feed, block))
+    return seq - 1 - block * BLOCK === 0 || this.get(feed, block) !== undefined
   }
 
   /**
@@ -119,20 +146,29 @@ export class SeqIndex {
    */
   set(feed: string, seq: number, offset: number): void {
     const block = blockOf(seq)
-    const name = nameOf(feed, block)
     const slot = seq - 1 - block * BLOCK
-    let c = this.blocks.get(name)
+    let c = this.get(feed, block)
     if (c === undefined) {
       if (slot !== 0 || offset === 0) {
-        throw new Error(`sequence block ${name} was not loaded before its slot ${slot} was set`)
+        throw new Error(
+          `sequence block ${nameOf(feed, block)} was not loaded before its slot ${slot} was set`,
+        )
       }
-      c = { key: blockKey(feed, block), buf: Buffer.alloc(BLOCK * SLOT), used: 0, dirty: false }
-      this.blocks.set(name, c)
-    } else {
+      c = {
+        feed,
+        block,
+        key: blockKey(feed, block),
+        buf: Buffer.alloc(BLOCK * SLOT),
+        used: 0,
+        dirty: false,
+      }
+      this.add(c)
+    } else if (c !== this.last) {
       // most recently used last
-      this.blocks.delete(name)
-      this.blocks.set(name, c)
+      this.recent.delete(c)
+      this.recent.add(c)
     }
+    this.last = c
     c.buf.writeUIntBE(offset, slot * SLOT, SLOT)
     if (offset !== 0 && slot >= c.used) c.used = slot + 1
     else if (offset === 0 && slot === c.used - 1) {
@@ -157,29 +193,35 @@ export class SeqIndex {
 
   /** After a batch was written: forgets the least recently used blocks beyond `keep`. */
   trim(): void {
-    let over = this.blocks.size - this.keep
+    let over = this.recent.size - this.keep
     if (over <= 0) return
-    for (const [name, c] of this.blocks) {
+    for (const c of this.recent) {
       if (over <= 0) break
       if (c.dirty) continue
-      this.blocks.delete(name)
+      this.recent.delete(c)
+      const blocks = this.feeds.get(c.feed)!
+      blocks.delete(c.block)
+      if (blocks.size === 0) this.feeds.delete(c.feed)
+      if (this.last === c) this.last = undefined
       over--
     }
   }
 
   /** Forgets everything (the index was cleared, or a batch failed and level never got it). */
   clear(): void {
-    this.blocks.clear()
+    this.feeds.clear()
+    this.recent.clear()
+    this.last = undefined
     this.dirty.length = 0
   }
 }
 
-/** A block's name in the map (a feed id has no space). */
+/** A block's name, to tell blocks apart in a load and in errors (a feed id has no space). */
 function nameOf(feed: string, block: number): string {
   return `${block} ${feed}`
 }
 
-function fromStored(key: Buffer, value: Buffer | undefined): Cached {
+function fromStored(feed: string, block: number, value: Buffer | undefined): Cached {
   const buf = Buffer.alloc(BLOCK * SLOT)
   let used = 0
   if (value !== undefined) {
@@ -187,5 +229,5 @@ function fromStored(key: Buffer, value: Buffer | undefined): Cached {
     used = Math.min(slotsIn(value), BLOCK)
     while (used > 0 && slotAt(buf, used - 1) === 0) used--
   }
-  return { key, buf, used, dirty: false }
+  return { feed, block, key: blockKey(feed, block), buf, used, dirty: false }
 }
