@@ -226,6 +226,36 @@ describe('sequence index', () => {
   })
 })
 
+describe('SeqIndex (the writer side)', () => {
+  test('appends read back from level only blocks they did not begin or hold', async () => {
+    const asked: number[] = []
+    const store = {
+      getMany: async (keys: Buffer[]) => {
+        asked.push(keys.length)
+        return keys.map(() => undefined)
+      },
+    }
+    const seqs = new SeqIndex(store)
+    const run = (from: number, to: number) =>
+      Array.from({ length: to - from + 1 }, (_, k) => ({ author: '@a', sequence: from + k }))
+    // a group from the first message: every block it touches begins in it
+    assert.equal(seqs.load(run(1, 130)), undefined)
+    for (const m of run(1, 130)) seqs.set(m.author, m.sequence, 100 + m.sequence)
+    // the next group goes on in a held block and crosses into a new one
+    assert.equal(seqs.load(run(131, 200)), undefined)
+    assert.deepEqual(asked, [])
+    // another feed whose first message here is in the middle of a block: read once
+    await seqs.load([
+      { author: '@b', sequence: 70 },
+      { author: '@b', sequence: 71 },
+    ])
+    assert.deepEqual(asked, [1])
+    // removals read the block even where an append would begin it
+    await seqs.load([{ author: '@c', sequence: 65 }], true)
+    assert.deepEqual(asked, [1, 1])
+  })
+})
+
 describe('SeqIndex (the writer side) on level', () => {
   test('blocks forgotten past `keep` are read back before they are appended to', async () => {
     const { dir, cleanup } = tempDir()
