@@ -7,7 +7,6 @@ import { availableParallelism } from 'node:os'
 import { Worker } from 'node:worker_threads'
 import { verifyDetached } from '@scuttlekit/ssb-keys'
 import { packItems, type VerifyItem } from './verify-codec.js'
-import { workerExecArgv } from './worker-options.js'
 
 export type { VerifyItem } from './verify-codec.js'
 
@@ -45,17 +44,33 @@ interface Pending {
 }
 
 class PoolWorker {
-  readonly worker: Worker
+  /**
+   * Starts a worker; undefined when Node refuses to (the pool then verifies on the calling
+   * thread). It gets none of the parent's Node options: by default a worker inherits them, and
+   * under `node -e …` it then ran that code instead of verifying and died at start, unseen; and
+   * options given explicitly are checked, so that a parent started with, say,
+   * `--max-old-space-size` would make `new Worker` throw. The worker needs none.
+   */
+  static start(onReady: () => void): PoolWorker | undefined {
+    let worker: Worker
+    try {
+      worker = new Worker(new URL('./verify-worker.cjs', import.meta.url), { execArgv: [] })
+    } catch {
+      return undefined
+    }
+    return new PoolWorker(worker, onReady)
+  }
+
   private readonly pending = new Map<number, Pending>()
   private nextId = 1
   dead = false
   /** the worker said it has booted */
   ready = false
 
-  constructor(onReady: () => void) {
-    this.worker = new Worker(new URL('./verify-worker.cjs', import.meta.url), {
-      execArgv: workerExecArgv(),
-    })
+  private constructor(
+    readonly worker: Worker,
+    onReady: () => void,
+  ) {
     this.worker.on('message', (msg: { id: number; results: Uint8Array } | { ready: true }) => {
       if ('ready' in msg) {
         this.ready = true
@@ -142,7 +157,9 @@ export function createVerifyPool(options: VerifyPoolOptions = {}): VerifyPool {
 
   const live = () => {
     if (closed) return []
-    workers ??= Array.from({ length: wanted }, () => new PoolWorker(() => dispatch()))
+    workers ??= Array.from({ length: wanted }, () => PoolWorker.start(() => dispatch())).filter(
+      (w) => w !== undefined,
+    )
     return workers.filter((w) => !w.dead)
   }
 
