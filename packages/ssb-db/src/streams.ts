@@ -272,7 +272,9 @@ async function* runBatches(
       : indexBatches(db, plan)
     try {
       for await (const { offsets, keys } of source) {
-        const batch: StreamItem[] = []
+        // at most BATCH parsed items at a time, however many offsets came (a leveldb batch of
+        // blocks can point at thousands): a reader that stalls holds back at most that many
+        let batch: StreamItem[] = []
         for (let i = 0; i < offsets.length; i++) {
           const offset = offsets[i]!
           if (offset >= end || offset <= resumeAfter) continue
@@ -292,6 +294,10 @@ async function* runBatches(
           if (item === undefined) continue
           batch.push(item)
           if (++count >= limit) break
+          if (batch.length >= BATCH) {
+            yield batch
+            batch = []
+          }
         }
         yield batch
         if (count >= limit) return

@@ -203,6 +203,32 @@ describe('sequence index', () => {
     })
   })
 
+  test('a reader that takes one item of a long history gets at most a batch parsed for it', async () => {
+    await withDb(async ({ db }) => {
+      const a = makeFeed(generateKeys(), 3000)
+      for (let i = 0; i < a.msgs.length; i += 1000) await db.addBatch(a.msgs.slice(i, i + 1000))
+      // Every record read is parsed once: count the parses while the first item is taken. A
+      // leveldb batch of blocks points at thousands of records; holding them all parsed for a
+      // reader that stalls cost a server tens of megabytes.
+      const parse = JSON.parse
+      let parsed = 0
+      JSON.parse = ((text: string, reviver?: never) => {
+        parsed++
+        return parse(text, reviver)
+      }) as typeof JSON.parse
+      const it = db.createHistoryStream({ id: a.keys.id })[Symbol.asyncIterator]()
+      let first: IteratorResult<unknown>
+      try {
+        first = await it.next()
+      } finally {
+        JSON.parse = parse
+      }
+      assert.equal((first.value as KVT).key, a.ids[0])
+      assert.ok(parsed >= 1 && parsed <= 256, `${parsed} records parsed for the first item`)
+      await it.return?.()
+    })
+  })
+
   test('indexes of the older format (an entry per message) are rebuilt at open', async () => {
     await withDb(async (t) => {
       const { a, b } = await twoFeeds(t.db)
