@@ -932,6 +932,10 @@ export class SsbDb {
     const offset = block === undefined ? 0 : offsetIn(block, seq as number)
     const kvt = offset === 0 ? null : await this.readAt(offset)
     if (!kvt) throw new MessageNotFoundError(parts.join(','))
+    if (kvt.value.author !== feed || kvt.value.sequence !== seq) {
+      this.reportMisindexed(offset, `${feed}:${seq}`)
+      throw new MessageNotFoundError(parts.join(','))
+    }
     return kvt
   }
 
@@ -1011,6 +1015,11 @@ export class SsbDb {
   /** Logs (once per stream) and skips a damaged record. */
   reportCorrupt(offset: number, err: unknown): void {
     this.logger.warn({ offset, err: String(err) }, 'damaged log record not served')
+  }
+
+  /** An index entry pointed at a record that is not the one it names: not served. */
+  reportMisindexed(offset: number, wanted: string): void {
+    this.logger.warn({ offset, wanted }, 'index points at another message; not served')
   }
 
   /** A live queue fed by committed records matching `map`; closed with the database. */

@@ -271,7 +271,7 @@ async function* runBatches(
       ? seqBatches(db, plan.bySeq, plan.reverse, plan.limit)
       : indexBatches(db, plan)
     try {
-      for await (const { offsets, keys } of source) {
+      for await (const { offsets, keys, seqs } of source) {
         // at most BATCH parsed items at a time, however many offsets came (a leveldb batch of
         // blocks can point at thousands): a reader that stalls holds back at most that many
         let batch: StreamItem[] = []
@@ -290,6 +290,11 @@ async function* runBatches(
           if (payload === null) continue
           const kvt = parseRecord(db, payload, offset)
           if (kvt === undefined) continue
+          // a damaged sequence index must not serve another feed's message, or this one's twice
+          if (seqs && (kvt.value.sequence !== seqs[i] || kvt.value.author !== plan.bySeq!.feed)) {
+            db.reportMisindexed(offset, `${plan.bySeq!.feed}:${seqs[i]}`)
+            continue
+          }
           const item = plan.item(kvt, keys?.[i])
           if (item === undefined) continue
           batch.push(item)
@@ -313,6 +318,8 @@ async function* runBatches(
 interface Pointers {
   offsets: number[]
   keys?: Buffer[]
+  /** from the sequence index: the sequence each offset is stored for */
+  seqs?: number[]
 }
 
 /**
@@ -403,6 +410,7 @@ async function* seqBatches(
   const slots = (blocks: Entry[]) => blocks.reduce((n, [, block]) => n + slotsIn(block), 0)
   for await (const entries of entryBatches(it, first, 64, limit, slots)) {
     const offsets: number[] = []
+    const seqs: number[] = []
     for (const [key, block] of entries) {
       const first = (decodeKey(key!.subarray(1))[1] as number) * BLOCK + 1
       const n = slotsIn(block)
@@ -411,10 +419,12 @@ async function* seqBatches(
         const seq = first + slot
         if (seq < range.lo || seq > range.hi || !range.keep(seq)) continue
         const offset = slotAt(block, slot)
-        if (offset !== 0) offsets.push(offset)
+        if (offset === 0) continue
+        offsets.push(offset)
+        seqs.push(seq)
       }
     }
-    yield { offsets }
+    yield { offsets, seqs }
   }
 }
 

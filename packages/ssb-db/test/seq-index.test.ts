@@ -229,6 +229,44 @@ describe('sequence index', () => {
     })
   })
 
+  test("a damaged block is not believed: no other feed's message, no message twice", async () => {
+    await withDb(async (t) => {
+      const a = makeFeed(generateKeys(), 10)
+      const b = makeFeed(generateKeys(), 10)
+      await t.db.addBatch([...a.msgs, ...b.msgs])
+      await t.db.close()
+      const index = new ClassicLevel<Buffer, Buffer>(join(t.dir, 'index'), {
+        keyEncoding: 'buffer',
+        valueEncoding: 'buffer',
+      })
+      try {
+        const aBlock = Buffer.from((await index.get(blockKey(a.keys.id, 0)))!)
+        const bBlock = (await index.get(blockKey(b.keys.id, 0)))!
+        bBlock.copy(aBlock, 2 * 6, 2 * 6, 3 * 6) // a's 3rd → b's 3rd
+        aBlock.copy(aBlock, 3 * 6, 0, 6) // a's 4th → a's 1st
+        await index.put(blockKey(a.keys.id, 0), aBlock)
+      } finally {
+        await index.close()
+      }
+      const db = await t.reopen()
+      const served = keysOf(await collect(db.createHistoryStream({ id: a.keys.id })))
+      assert.deepEqual(served, [...a.ids.slice(0, 2), ...a.ids.slice(4)])
+      assert.deepEqual(
+        keysOf(await collect(db.createUserStream({ id: a.keys.id, reverse: true }))),
+        [...served].reverse(),
+      )
+      await rejectsNamed(() => db.getAtSequence([a.keys.id, 3]), 'MessageNotFoundError')
+      await rejectsNamed(() => db.getAtSequence([a.keys.id, 4]), 'MessageNotFoundError')
+      assert.ok(
+        t.logger.entries.filter((e) => /another message/.test(e.msg)).length >= 4,
+        'each one is reported',
+      )
+      // a rebuild repairs it
+      await db.rebuild()
+      assert.deepEqual(keysOf(await collect(db.createHistoryStream({ id: a.keys.id }))), a.ids)
+    })
+  })
+
   test('indexes of the older format (an entry per message) are rebuilt at open', async () => {
     await withDb(async (t) => {
       const { a, b } = await twoFeeds(t.db)
