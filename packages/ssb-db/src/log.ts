@@ -448,25 +448,18 @@ export class LogReader {
       this.fill(offset, 0, span)
       rel = 0
     }
-    let buf = this.buf
-    const magic = buf.readUInt32LE(rel)
-    const length = buf.readUInt32LE(rel + 4)
-    if ((magic !== LIVE && magic !== DELETED) || length > MAX_PAYLOAD) {
-      throw new CorruptRecordError(offset)
-    }
-    if (rel + RECORD_HEADER + length > this.limit) {
+    let size = recordAt(this.buf, rel, this.limit)
+    if (size === 0) {
       // the payload runs past the window (also when the header ends exactly at its end)
-      this.fill(offset, RECORD_HEADER + length)
+      this.fill(offset, RECORD_HEADER + this.buf.readUInt32LE(rel + 4))
       rel = 0
-      buf = this.buf
-      if (RECORD_HEADER + length > this.limit) throw new CorruptRecordError(offset)
+      size = recordAt(this.buf, 0, this.limit)
     }
-    const payload = buf.subarray(rel + RECORD_HEADER, rel + RECORD_HEADER + length)
-    if (crcOf(buf, rel + 4, payload) !== buf.readUInt32LE(rel + 8)) {
-      throw new CorruptRecordError(offset)
-    }
-    this.next = offset + RECORD_HEADER + length
-    return magic === DELETED ? null : payload
+    if (size <= 0) throw new CorruptRecordError(offset)
+    this.next = offset + size
+    return this.buf.readUInt32LE(rel) === DELETED
+      ? null
+      : this.buf.subarray(rel + RECORD_HEADER, rel + size)
   }
 
   /** Whether the record header at `offset` is in the window (a read there needs no I/O). */
