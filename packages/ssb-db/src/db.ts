@@ -346,10 +346,8 @@ export class SsbDb {
           this.logger.warn({ offset: rec.offset }, 'log record is not JSON; skipped')
           continue
         }
-        const v = kvt.value
-        if (!this.seqIndex.holds(v.author, v.sequence)) {
-          await this.seqIndex.load([v])
-        }
+        const loading = this.seqIndex.load([kvt.value])
+        if (loading) await loading
         this.indexRecord(batch, kvt, rec.offset, touched)
         if (kvt.timestamp > this.lastReceive) this.lastReceive = kvt.timestamp
         count++
@@ -372,13 +370,20 @@ export class SsbDb {
   ): Promise<void> {
     for (const [feed, state] of touched) batch.put(...stateEntry(feed, state))
     touched.clear()
-    this.seqIndex.flush(batch)
     batch.put(
       META_KEY,
       Buffer.from(
         JSON.stringify({ version: INDEX_VERSION, indexedTo, lastReceive: this.lastReceive }),
       ),
     )
+    await this.writeWithBlocks(batch)
+    this.indexedTo = indexedTo
+    this.dirty = true
+  }
+
+  /** Writes `batch` with the sequence blocks changed since the last write. */
+  private async writeWithBlocks(batch: ReturnType<ClassicLevel<Buffer, Buffer>['batch']>) {
+    this.seqIndex.flush(batch)
     try {
       await batch.write()
     } catch (err) {
@@ -387,8 +392,6 @@ export class SsbDb {
       throw err
     }
     this.seqIndex.trim()
-    this.indexedTo = indexedTo
-    this.dirty = true
   }
 
   /**
@@ -1145,13 +1148,7 @@ export class SsbDb {
         for (const k of this.entriesOf(kvt, offset)) batch.del(k)
         this.seqIndex.set(kvt.value.author, kvt.value.sequence, 0)
       }
-      this.seqIndex.flush(batch)
-      try {
-        await batch.write()
-      } catch (err) {
-        this.seqIndex.clear()
-        throw err
-      }
+      await this.writeWithBlocks(batch)
       for (const [offset] of found) await this.log.delete(offset).catch(() => {})
       return found.map(([, kvt]) => kvt.key)
     })

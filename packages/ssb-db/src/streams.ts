@@ -15,7 +15,7 @@ import {
   pastPrefix,
 } from './internal/keys.js'
 import { linksOf } from './internal/links.js'
-import { BLOCK, blockOf, slotAt, slotsIn } from './internal/seq-index.js'
+import { BLOCK, blockKey, blockOf, slotAt, slotsIn } from './internal/seq-index.js'
 
 /**
  * The `{sync: true}` marker between old and live items of a live stream, as pull-live puts it
@@ -400,10 +400,11 @@ async function* seqBatches(
   // to ask the index. The state moves before the index does, never after it.
   const latest = db.feeds().get(range.feed)?.sequence ?? 0
   if (latest < range.lo) return
-  const lo = range.lo > 1 ? blockOf(Math.floor(range.lo)) : 0
-  const bound: Bound = { gte: ik('c', [range.feed, lo]) }
+  const bound: Bound = {
+    gte: blockKey(range.feed, range.lo > 1 ? blockOf(Math.floor(range.lo)) : 0),
+  }
   if (range.hi === Number.POSITIVE_INFINITY) bound.lt = pastPrefix(ik('c', [range.feed]))
-  else bound.lte = ik('c', [range.feed, blockOf(Math.ceil(range.hi))])
+  else bound.lte = blockKey(range.feed, blockOf(Math.ceil(range.hi)))
   const it = db.indexIterator({ ...bound, reverse, keys: true })
   // blocks, not messages: a small limit needs one or two
   const first = limit > 0 ? Math.ceil(limit / BLOCK) + 1 : 64

@@ -134,12 +134,6 @@ export class SeqIndex {
     })
   }
 
-  /** Whether appending `[feed, seq]` can go ahead without {@link SeqIndex.load}. */
-  holds(feed: string, seq: number): boolean {
-    const block = blockOf(seq)
-    return seq - 1 - block * BLOCK === 0 || this.get(feed, block) !== undefined
-  }
-
   /**
    * Puts `offset` (0: removes) in the slot of `[feed, seq]`. The block must have been
    * {@link SeqIndex.load}ed, unless an offset goes into the first slot of its block.
