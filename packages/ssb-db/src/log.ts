@@ -448,18 +448,27 @@ export class LogReader {
       this.fill(offset, 0, span)
       rel = 0
     }
-    let size = recordAt(this.buf, rel, this.limit)
-    if (size === 0) {
-      // the payload runs past the window (also when the header ends exactly at its end)
-      this.fill(offset, RECORD_HEADER + this.buf.readUInt32LE(rel + 4))
-      rel = 0
-      size = recordAt(this.buf, 0, this.limit)
+    // The checks of recordAt, written out: through recordAt (a second subarray and magic read
+    // per record) the log stream was about 6% slower.
+    let buf = this.buf
+    const magic = buf.readUInt32LE(rel)
+    const length = buf.readUInt32LE(rel + 4)
+    if ((magic !== LIVE && magic !== DELETED) || length > MAX_PAYLOAD) {
+      throw new CorruptRecordError(offset)
     }
-    if (size <= 0) throw new CorruptRecordError(offset)
-    this.next = offset + size
-    return this.buf.readUInt32LE(rel) === DELETED
-      ? null
-      : this.buf.subarray(rel + RECORD_HEADER, rel + size)
+    if (rel + RECORD_HEADER + length > this.limit) {
+      // the payload runs past the window (also when the header ends exactly at its end)
+      this.fill(offset, RECORD_HEADER + length)
+      rel = 0
+      buf = this.buf
+      if (RECORD_HEADER + length > this.limit) throw new CorruptRecordError(offset)
+    }
+    const payload = buf.subarray(rel + RECORD_HEADER, rel + RECORD_HEADER + length)
+    if (crcOf(buf, rel + 4, payload) !== buf.readUInt32LE(rel + 8)) {
+      throw new CorruptRecordError(offset)
+    }
+    this.next = offset + RECORD_HEADER + length
+    return magic === DELETED ? null : payload
   }
 
   /** Whether the record header at `offset` is in the window (a read there needs no I/O). */
