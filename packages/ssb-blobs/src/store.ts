@@ -12,6 +12,7 @@ import { join, resolve } from 'node:path'
 import type { BlobId } from '@scuttlekit/ssb-ref'
 import { blobIdOfDigest, digestOfBlobId, EMPTY_BLOB_ID } from './blob-id.js'
 import {
+  BlobArgumentError,
   BlobHashMismatchError,
   BlobNotFoundError,
   BlobSizeMismatchError,
@@ -447,7 +448,11 @@ export class BlobStore {
         let chunk: Uint8Array
         if (typeof raw === 'string') chunk = Buffer.from(raw, 'utf8')
         else if (raw instanceof Uint8Array) chunk = raw
-        else throw new TypeError('blob chunks must be Uint8Array or string')
+        else {
+          throw new BlobArgumentError(
+            `blob chunks must be bytes or strings, got ${raw === null ? 'null' : typeof raw}`,
+          )
+        }
         size += chunk.length
         if (max != null && size > max) throw new BlobTooLargeError(expected, max)
         hash.update(chunk)

@@ -226,7 +226,7 @@ describe('layout and basic operations', () => {
   })
 
   test('strings are UTF-8; every chunking gives the same blob', async () => {
-    await withStore(async (store) => {
+    await withStore(async (store, dir) => {
       const text = 'héllo ☃ '.repeat(5000)
       const bytes = Buffer.from(text, 'utf8')
       const id = blobIdOf(bytes)
@@ -242,7 +242,14 @@ describe('layout and basic operations', () => {
         assert.equal(res.id, expect, `chunk size ${size}`)
       }
       assert.deepEqual(await bytesOf(store.read(id)), bytes)
-      await assert.rejects(store.add([42 as unknown as string]), TypeError)
+      // a named error (a peer's `blobs.add` sink can carry JSON values), and no tmp file left
+      for (const bad of [42, null, { a: 1 }]) {
+        await assert.rejects(store.add([bad as unknown as string]), {
+          name: 'BlobArgumentError',
+          message: `blob chunks must be bytes or strings, got ${bad === null ? 'null' : typeof bad}`,
+        })
+      }
+      assert.deepEqual(await readdir(join(dir, 'tmp')), [])
     })
   })
 
