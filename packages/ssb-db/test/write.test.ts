@@ -498,6 +498,40 @@ describe('addBatch', () => {
     })
   })
 
+  test('poison values in one message cost only that message, also in a shared round', async () => {
+    await withDb(async ({ db }) => {
+      const alice = generateKeys()
+      const bob = generateKeys()
+      const a = makeFeed(alice, 3)
+      const b = makeFeed(bob, 3)
+      // JS throws when it compares or prints a JSON object whose toString is not a function
+      const poison = JSON.parse('{"toString": 1}') as object
+      await db.addBatch([a.msgs[0], b.msgs[0]])
+      const writes = [
+        db.addBatch([a.msgs[1], { ...b.msgs[1]!, sequence: poison }, a.msgs[2]]),
+        db.addBatch([{ ...b.msgs[1]!, previous: [poison] }]),
+        db.add({ ...b.msgs[1]!, timestamp: poison }),
+      ]
+      const [first, second, third] = await Promise.allSettled(writes)
+      assert.equal(first.status, 'fulfilled')
+      const names = (first as PromiseFulfilledResult<{ ok: boolean; error?: Error }[]>).value.map(
+        (r) => (r.ok ? 'stored' : r.error!.name),
+      )
+      assert.deepEqual(names, ['stored', 'OldMessageError', 'stored'])
+      assert.equal(second.status, 'fulfilled')
+      const fork = (second as PromiseFulfilledResult<{ ok: boolean; error?: Error }[]>).value[0]!
+      assert.equal(fork.ok, false)
+      assert.equal(fork.error!.name, 'ForkError')
+      // not signed by bob (its signature covers the real previous): the feed is not marked
+      assert.equal(db.isForked(bob.id), false)
+      assert.equal(third.status, 'rejected')
+      assert.ok((third as PromiseRejectedResult).reason instanceof Error)
+      assert.deepEqual(await db.getVectorClock(), { [alice.id]: 3, [bob.id]: 1 })
+      await db.add(b.msgs[1])
+      assert.equal(await db.latestSequence(bob.id), 2)
+    })
+  })
+
   test('re-adding every stored message gives only non-fatal errors', async () => {
     await withDb(async ({ db }) => {
       const alice = generateKeys()

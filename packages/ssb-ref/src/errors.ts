@@ -56,6 +56,19 @@ export class InvalidInviteError extends ScuttlekitError {
   }
 }
 
+/**
+ * `String(value)` for a value that came off the network: a JSON object whose `toString` is not a
+ * function (`{"toString": 1}`), or an array holding one, makes `String` throw; this gives
+ * `[object Object]` instead. Use it wherever a remote value goes into an error message.
+ */
+export function safeString(value: unknown): string {
+  try {
+    return String(value)
+  } catch {
+    return Object.prototype.toString.call(value)
+  }
+}
+
 /** Short, safe rendering of an offending value for error messages. */
 export function describe(value: unknown): string {
   let text: string

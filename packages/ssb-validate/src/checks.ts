@@ -58,10 +58,27 @@ export function isSignatureOfAuthorCurve(signature: unknown, author: string): bo
   return base64Length === 88 && signature.slice(88) === `.sig.${curve}`
 }
 
-/** The 32-bit integer test the reference uses (`~~n === n`). */
+/**
+ * The 32-bit integer test the reference uses (`~~n === n`). An object never passes it, so it is
+ * not converted: `~~` on a JSON object whose `toString` is not a function throws.
+ */
 export function isInt32(n: unknown): boolean {
+  if (typeof n === 'object' && n !== null) return false
   // biome-ignore lint/suspicious/noExplicitAny: `~~` on any value is exactly the reference's test
   return ~~(n as any) === n
+}
+
+/**
+ * `a == b`, the reference's loose comparison (`"7" == 7`), except that where JS would throw (a
+ * JSON object whose `toString` is not a function) the two are unequal.
+ */
+export function looseEquals(a: unknown, b: unknown): boolean {
+  try {
+    // biome-ignore lint/suspicious/noDoubleEquals: the reference compares loosely
+    return a == b
+  } catch {
+    return false
+  }
 }
 
 function isObjectLike(value: unknown): value is object {

@@ -5,7 +5,7 @@
  * `fatal` is true when the feed itself must be treated as broken (fork, bad signature, bad first
  * message, bad key order, bad HMAC key); a non-fatal error only rejects the one message.
  */
-import { ScuttlekitError } from '@scuttlekit/ssb-ref'
+import { ScuttlekitError, safeString } from '@scuttlekit/ssb-ref'
 
 /** Base class of every validation error. */
 export class ValidationError extends ScuttlekitError {
@@ -40,7 +40,7 @@ export class SequenceError extends ValidationError {
     author: unknown,
   ) {
     super(
-      `invalid message: expected sequence ${expected} but got:${String(got)}in state:${JSON.stringify(state)}, on feed:${String(author)}`,
+      `invalid message: expected sequence ${expected} but got:${safeString(got)}in state:${JSON.stringify(state)}, on feed:${safeString(author)}`,
       false,
     )
   }
@@ -56,7 +56,10 @@ export class SequenceGapError extends SequenceError {}
 /** Right sequence, wrong `previous`: the author signed two different histories. Fatal. */
 export class ForkError extends ValidationError {
   constructor(author: unknown) {
-    super(`invalid message: expected different previous message, on feed:${String(author)}`, true)
+    super(
+      `invalid message: expected different previous message, on feed:${safeString(author)}`,
+      true,
+    )
   }
 }
 
@@ -69,14 +72,14 @@ export class InvalidFirstMessageError extends ValidationError {
         : what === 'sequence'
           ? 'initial message must have sequence: 1'
           : 'initial message must have timestamp'
-    super(`${rule}, on feed:${String(author)}`, true)
+    super(`${rule}, on feed:${safeString(author)}`, true)
   }
 }
 
 /** An out-of-order message (no chain) without a number timestamp. Fatal. */
 export class MissingTimestampError extends ValidationError {
   constructor(author: unknown) {
-    super(`message must have timestamp, on feed:${String(author)}`, true)
+    super(`message must have timestamp, on feed:${safeString(author)}`, true)
   }
 }
 
@@ -119,15 +122,6 @@ export class InvalidHmacKeyError extends ValidationError {
 export class InvalidSignatureError extends ValidationError {
   constructor() {
     super('invalid signature', true)
-  }
-}
-
-/** String concatenation as JS does it, without throwing for objects that cannot convert. */
-function safeString(value: unknown): string {
-  try {
-    return String(value)
-  } catch {
-    return Object.prototype.toString.call(value)
   }
 }
 

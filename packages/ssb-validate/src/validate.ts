@@ -15,6 +15,7 @@ import {
   isInvalidHmacKey,
   isSignatureOfAuthorCurve,
   isValidOrder,
+  looseEquals,
   shapeError,
 } from './checks.js'
 import {
@@ -133,8 +134,8 @@ export function checkState(
   const m = prepared.msg as Record<string, unknown>
   if (state) {
     const expected = state.sequence + 1
-    // biome-ignore lint/suspicious/noDoubleEquals: the reference compares loosely (`"7" == 7`)
-    if (m.sequence != expected) {
+    // the reference compares loosely (`"7" == 7`)
+    if (m.sequence !== expected && !looseEquals(m.sequence, expected)) {
       const seq = m.sequence
       if (typeof seq === 'number' && seq > expected) {
         return new SequenceGapError(expected, seq, state, m.author)
@@ -144,8 +145,8 @@ export function checkState(
       }
       return new OldMessageError(expected, seq, state, m.author)
     }
-    // biome-ignore lint/suspicious/noDoubleEquals: the reference compares loosely
-    if (m.previous != state.id) return new ForkError(m.author)
+    if (m.previous !== state.id && !looseEquals(m.previous, state.id))
+      return new ForkError(m.author)
     return undefined
   }
   if (m.previous !== null) return new InvalidFirstMessageError('previous', m.author)

@@ -16,6 +16,8 @@ import {
   ForkError,
   InvalidAuthorError,
   InvalidContentError,
+  InvalidContentTypeError,
+  InvalidFirstMessageError,
   InvalidSignatureError,
   MessageTooLargeError,
   type MsgValue,
@@ -177,6 +179,40 @@ describe('single messages', () => {
       const v = validateMessage(null, j)
       assert.ok(!v.ok && v.error instanceof InvalidAuthorError)
       assert.ok(!validateMessageOOO(j).ok)
+    }
+  })
+
+  test('values JS cannot make a primitive of give a verdict, never an exception', async () => {
+    // `==`, `~~` and `String` throw on a JSON object whose `toString` is not a function (the
+    // reference throws there); a peer can send one in any field
+    const poison = JSON.parse('{"toString": 1}') as object
+    const s1: FeedState = { id: ref.id(feed[0]!) as FeedState['id'], sequence: 1, timestamp: 1 }
+    const cases: [string, FeedState | null, unknown, new (...a: never[]) => Error][] = [
+      ['sequence after a message', s1, { ...feed[1]!, sequence: poison }, OldMessageError],
+      ['sequence, in an array', s1, { ...feed[1]!, sequence: [poison] }, OldMessageError],
+      [
+        'sequence of a first message',
+        null,
+        { ...feed[0]!, sequence: poison },
+        InvalidFirstMessageError,
+      ],
+      ['previous', s1, { ...feed[1]!, previous: poison }, ForkError],
+      ['previous, in an array', s1, { ...feed[1]!, previous: [poison] }, ForkError],
+      ['timestamp', null, { ...feed[0]!, timestamp: poison }, InvalidFirstMessageError],
+      ['author', null, { ...feed[0]!, author: poison }, InvalidAuthorError],
+      ['content type', null, { ...feed[0]!, content: { type: poison } }, InvalidContentTypeError],
+    ]
+    for (const [what, state, msg, want] of cases) {
+      const v = validateMessage(state, msg)
+      assert.ok(!v.ok && v.error instanceof want, `${what}: ${v.ok ? 'ok' : v.error.name}`)
+      assert.equal(typeof v.error.message, 'string')
+      // in a batch, the messages around it keep their verdicts
+      const { verdicts } = await validateBatch([feed[0], msg, feed[2]], {
+        state: () => undefined,
+      })
+      assert.ok(verdicts[0]!.ok, what)
+      assert.ok(!verdicts[1]!.ok, what)
+      assert.ok(!verdicts[2]!.ok && verdicts[2]!.error instanceof SequenceGapError, what)
     }
   })
 
