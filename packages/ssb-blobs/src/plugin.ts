@@ -6,7 +6,7 @@
  */
 
 import { join } from 'node:path'
-import type { FeedId } from '@scuttlekit/ssb-ref'
+import { type FeedId, safeString } from '@scuttlekit/ssb-ref'
 import { hasFullRights, type Plugin, type PluginInstance } from '@scuttlekit/ssb-server'
 import { isValidBlobId } from './blob-id.js'
 import { BlobArgumentError } from './errors.js'
@@ -177,7 +177,7 @@ export function blobsPlugin(): Plugin {
               let expected: string | undefined
               if (arg !== undefined && arg !== null) {
                 const id = idOf(arg)
-                if (id === null) throw new BlobArgumentError(`not a valid hash: ${String(arg)}`)
+                if (id === null) throw new BlobArgumentError(`not a valid hash: ${safeString(arg)}`)
                 expected = id
               }
               const input = call.input ?? []
@@ -191,7 +191,7 @@ export function blobsPlugin(): Plugin {
             type: 'async',
             fn: async (args) => {
               const id = idOf(args[0])
-              if (id === null) throw new BlobArgumentError(`not valid id:${String(args[0])}`)
+              if (id === null) throw new BlobArgumentError(`not valid id:${safeString(args[0])}`)
               await store.rm(id)
             },
           },
@@ -199,7 +199,7 @@ export function blobsPlugin(): Plugin {
           has: {
             type: 'async',
             fn: async (args, call) => {
-              const ids = idList(args[0], (bad) => `invalid id:${bad}`)
+              const ids = idList(args[0], (bad) => `invalid id:${safeString(bad)}`)
               // a remote peer's `has` is ssb-blobs' legacy want (§6.2)
               const answer =
                 options.legacy && !hasFullRights(call.session)
@@ -211,7 +211,7 @@ export function blobsPlugin(): Plugin {
           size: {
             type: 'async',
             fn: async (args) => {
-              const ids = idList(args[0], (bad) => `not a valid id:${bad}`)
+              const ids = idList(args[0], (bad) => `not a valid id:${safeString(bad)}`)
               const sizes = await Promise.all(ids.map((id) => store.size(id)))
               return Array.isArray(args[0]) ? sizes : sizes[0]
             },
@@ -236,7 +236,7 @@ export function blobsPlugin(): Plugin {
             type: 'async',
             fn: async (args) => {
               const id = idOf(args[0])
-              if (id === null) throw new BlobArgumentError(`invalid hash:${String(args[0])}`)
+              if (id === null) throw new BlobArgumentError(`invalid hash:${safeString(args[0])}`)
               await replicator.push(id)
             },
           },

@@ -18,7 +18,7 @@
  * produce the zero-weight ("same-as") edges for which layered-graph would use 0.1.
  */
 
-import { type FeedId, isFeedId } from '@scuttlekit/ssb-ref'
+import { type FeedId, isFeedId, safeNumber } from '@scuttlekit/ssb-ref'
 
 /** The weight of a contact edge: follow, block (or flag), unfollow (`ssb-protocol.md` §8.2). */
 export type EdgeWeight = 1 | -1 | -2
@@ -347,7 +347,7 @@ export function hopsQuery(
 ): Map<FeedId, number> {
   const start =
     typeof opts.start === 'string' && opts.start !== '' ? (opts.start as FeedId) : graph.start
-  const max = Number(opts.max) || graph.max
+  const max = safeNumber(opts.max) || graph.max
   if (opts.reverse === true) return graph.traverse(start, max, true)
   if (start !== graph.start || max > graph.max) return graph.traverse(start, max)
   if (max === graph.max) return new Map(graph.hops())

@@ -16,6 +16,7 @@ import {
   parseInviteCode,
   parseShsAddress,
   type ShsAddress,
+  safeString,
   stringifyInviteCode,
 } from '@scuttlekit/ssb-ref'
 import { connect, type Permissions, type RpcSession } from '@scuttlekit/ssb-rpc'
@@ -111,9 +112,14 @@ function normalizeCreateOptions(arg: unknown): CreateInviteOptions {
   const o = arg as Record<string, unknown>
   const out: CreateInviteOptions = {}
   if (o.uses !== undefined) {
-    const uses = Number(o.uses)
+    let uses = Number.NaN
+    try {
+      uses = Number(o.uses)
+    } catch {
+      // a JSON object whose `toString` is not a function: not a number
+    }
     if (Number.isNaN(uses) || uses < 0 || !Number.isInteger(uses)) {
-      throw new InvalidInviteOptionsError(`uses must be a whole number, got ${String(o.uses)}`)
+      throw new InvalidInviteOptionsError(`uses must be a whole number, got ${safeString(o.uses)}`)
     }
     out.uses = uses
   }

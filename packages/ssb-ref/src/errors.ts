@@ -69,6 +69,15 @@ export function safeString(value: unknown): string {
   }
 }
 
+/** `Number(value)` for a value that came off the network: NaN where `Number` would throw. */
+export function safeNumber(value: unknown): number {
+  try {
+    return Number(value)
+  } catch {
+    return Number.NaN
+  }
+}
+
 /** Short, safe rendering of an offending value for error messages. */
 export function describe(value: unknown): string {
   let text: string

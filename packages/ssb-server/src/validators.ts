@@ -28,13 +28,25 @@ function flags(v: Record<string, unknown>, n: string, names: readonly string[]):
 }
 
 const checks: Record<string, Check> = {
+  // The reference's loose conversions and comparisons; where JS throws instead (a JSON object
+  // whose `toString` is not a function), the value is of the wrong type.
   number: (v) => {
-    const asNum = Number(v)
-    // biome-ignore lint/suspicious/noDoubleEquals: the reference's loose comparison
-    return Number.isNaN(asNum) || asNum != (v as number) ? 'type' : undefined
+    try {
+      const asNum = Number(v)
+      // biome-ignore lint/suspicious/noDoubleEquals: the reference's loose comparison
+      return Number.isNaN(asNum) || asNum != (v as number) ? 'type' : undefined
+    } catch {
+      return 'type'
+    }
   },
-  // biome-ignore lint/suspicious/noDoubleEquals: the reference's loose comparison
-  string: (v) => (`${v}` != (v as string) ? 'type' : undefined),
+  string: (v) => {
+    try {
+      // biome-ignore lint/suspicious/noDoubleEquals: the reference's loose comparison
+      return `${v}` != (v as string) ? 'type' : undefined
+    } catch {
+      return 'type'
+    }
+  },
   boolean: (v) => (typeof v !== 'boolean' ? 'type' : undefined),
   object: (v) => (!isObject(v) ? 'type' : undefined),
   array: (v) => (!Array.isArray(v) ? 'type' : undefined),

@@ -7,6 +7,7 @@
 import type { SsbDb } from '@scuttlekit/ssb-db'
 import type { FeedId } from '@scuttlekit/ssb-ref'
 import type { IncomingCall } from '@scuttlekit/ssb-rpc'
+import { UsageError } from '../errors.js'
 import type { Plugin, PluginInstance } from '../plugin.js'
 import { validateArgs } from '../validators.js'
 import { VERSION } from '../version.js'
@@ -113,7 +114,7 @@ function dbMethods(db: SsbDb, sources: StatusSources) {
         const arg = args[0]
         if (typeof arg === 'number') {
           // the flumelog byte offset of the reference's log means nothing in ours
-          throw new RangeError('get by log offset is not supported: use a message id')
+          throw new UsageError('get by log offset is not supported: use a message id')
         }
         return db.get(arg as Parameters<SsbDb['get']>[0])
       },
