@@ -512,7 +512,8 @@ describe('addBatch', () => {
         db.addBatch([{ ...b.msgs[1]!, previous: [poison] }]),
         db.add({ ...b.msgs[1]!, timestamp: poison }),
       ]
-      const [first, second, third] = await Promise.allSettled(writes)
+      const settled = await Promise.allSettled(writes)
+      const [first, second, third] = [settled[0]!, settled[1]!, settled[2]!]
       assert.equal(first.status, 'fulfilled')
       const names = (first as PromiseFulfilledResult<{ ok: boolean; error?: Error }[]>).value.map(
         (r) => (r.ok ? 'stored' : r.error!.name),
