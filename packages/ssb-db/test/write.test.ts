@@ -129,6 +129,14 @@ describe('publish', () => {
         () => db.publish({ type: 'post', text: 'x'.repeat(9000) }),
         'MessageTooLargeError',
       )
+      // content JSON cannot hold: once signed and stored as a placeholder, an unreadable record
+      const cyclic: Record<string, unknown> = { type: 'post' }
+      cyclic.self = cyclic
+      let deep: unknown = 1
+      for (let i = 0; i < 100_000; i++) deep = { a: deep }
+      await rejectsNamed(() => db.publish(cyclic), 'UnserialisableContentError')
+      await rejectsNamed(() => db.publish({ type: 'post', deep }), 'UnserialisableContentError')
+      await rejectsNamed(() => db.publish({ type: 'post', n: 1n }), 'UnserialisableContentError')
       assert.deepEqual(await db.getFeedState(keys.id), { id: null, sequence: 0 })
       assert.deepEqual(await logKeys(db), [])
       // the feed is still writable and starts at 1

@@ -3,9 +3,14 @@
  */
 
 import { type Keys, messageIdOfJson, signJson } from '@scuttlekit/ssb-keys'
-import type { MsgId } from '@scuttlekit/ssb-ref'
-import { encode, isEncrypted, MAX_MESSAGE_LENGTH, shapeError } from './checks.js'
-import { InvalidContentError, MessageTooLargeError, TimestampRequiredError } from './errors.js'
+import { type MsgId, safeString } from '@scuttlekit/ssb-ref'
+import { isEncrypted, MAX_MESSAGE_LENGTH, shapeError } from './checks.js'
+import {
+  InvalidContentError,
+  MessageTooLargeError,
+  TimestampRequiredError,
+  UnserialisableContentError,
+} from './errors.js'
 import type { FeedState, MsgValue, UnsignedMsgValue } from './types.js'
 import { resolveHmacKey, type ValidateOptions } from './validate.js'
 
@@ -49,7 +54,14 @@ export function createMessage(
     hash: 'sha256',
     content,
   } as UnsignedMsgValue
-  const unsignedJson = encode(unsigned)
+  // Not `encode`, which never throws: its placeholder for content JSON cannot hold would be
+  // signed and stored as the message.
+  let unsignedJson: string
+  try {
+    unsignedJson = JSON.stringify(unsigned, null, 2)
+  } catch (err) {
+    throw new UnserialisableContentError(err instanceof Error ? err.message : safeString(err))
+  }
   const shape = shapeError(unsigned, unsignedJson)
   if (shape) throw shape
   const value = unsigned as MsgValue

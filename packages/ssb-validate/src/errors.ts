@@ -132,6 +132,17 @@ export class InvalidContentError extends ValidationError {
   }
 }
 
+/**
+ * `create` was given content that JSON cannot hold: a cycle, a BigInt, a `toJSON` that throws,
+ * or nesting deeper than the serialiser's stack. The reference signs whatever
+ * `JSON.stringify` does before it throws; nothing is signed here.
+ */
+export class UnserialisableContentError extends ValidationError {
+  constructor(reason: string) {
+    super(`message content cannot be serialised as JSON: ${reason}`, false)
+  }
+}
+
 /** `create` was called without a usable timestamp. */
 export class TimestampRequiredError extends ValidationError {
   constructor() {

@@ -26,6 +26,7 @@ import {
   OldMessageError,
   SequenceGapError,
   TimestampRequiredError,
+  UnserialisableContentError,
   type Verdict,
   validateBatch,
   validateMessage,
@@ -142,6 +143,39 @@ describe('creation', () => {
     )
     assert.throws(() => createMessage(null, alice, 5 as unknown as string, 1), InvalidContentError)
     assert.throws(() => createMessage(null, alice, { type: 'p' }, 1), /type must be a string/)
+  })
+
+  test('content JSON cannot hold is refused, not signed as a placeholder', () => {
+    const cyclic: Record<string, unknown> = { type: 'post' }
+    cyclic.self = cyclic
+    let deep: unknown = 1
+    for (let i = 0; i < 100_000; i++) deep = { a: deep }
+    const contents: [string, Record<string, unknown>][] = [
+      ['a cycle', cyclic],
+      ['a BigInt', { type: 'post', n: 1n }],
+      [
+        'a toJSON that throws',
+        {
+          type: 'post',
+          x: {
+            toJSON: () => {
+              throw new Error('no')
+            },
+          },
+        },
+      ],
+      ['nesting deeper than the stack', { type: 'post', deep }],
+    ]
+    for (const [what, content] of contents) {
+      assert.throws(
+        () => createMessage(null, alice, content, 1),
+        (err: Error) =>
+          err instanceof UnserialisableContentError &&
+          err.name === 'UnserialisableContentError' &&
+          /cannot be serialised as JSON/.test(err.message),
+        what,
+      )
+    }
   })
 })
 
