@@ -11,7 +11,13 @@ import { after, before, describe, test } from 'node:test'
 import { generateKeys } from '@scuttlekit/ssb-keys'
 import { connect, type RpcSession } from '@scuttlekit/ssb-rpc'
 import { defaultPlugins } from '@scuttlekit/ssb-server-cli'
-import { assertServed, type CrashWatch, NETWORK_KEY, watchCrashes } from './helpers/hostile-peer.js'
+import {
+  assertServed,
+  boxPeer,
+  type CrashWatch,
+  NETWORK_KEY,
+  watchCrashes,
+} from './helpers/hostile-peer.js'
 import { type OurServer, startOurServer } from './helpers/our-server.js'
 
 const SEED = Number(process.env.FUZZ_SEED ?? 1)
@@ -242,6 +248,47 @@ describe('random calls of every method in the manifest', () => {
     await master.close()
     await anon.close()
     assert.deepEqual(problems, [])
+    assert.deepEqual(crashes.errors, [])
+    await assertServed(ours, 3)
+  })
+
+  test('arguments nested 100,000 deep get a value or a named error; nothing is published', async () => {
+    // sent as raw JSON (a client could not serialise them); JSON.parse takes them, and a handler
+    // that recurses through one, or serialises it, runs out of stack
+    const depth = 100_000
+    const deepArray = `${'['.repeat(depth)}1${']'.repeat(depth)}`
+    const deepObject = `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`
+    const manifest = (await ours.server.call('manifest', [])) as Manifest
+    const before = await ours.server.call('latestSequence', [ours.id])
+    const peer = await boxPeer(ours.port, ours.id, { keys: ours.keys })
+    const problems: string[] = []
+    let req = 0
+    for (const m of methodsOf(manifest)) {
+      if (SKIP.has(m.name.join('.')) || (m.type !== 'async' && m.type !== 'sync')) continue
+      for (const arg of [
+        deepArray,
+        deepObject,
+        `{"type":"post","text":"x","deep":${deepObject}}`,
+      ]) {
+        req++
+        peer.sendFrame(
+          req,
+          0x02,
+          `{"name":${JSON.stringify(m.name)},"args":[${arg}],"type":"async"}`,
+        )
+        const reply = await peer.reply(-req, SETTLE_MS)
+        const body = reply.value as { name?: unknown; message?: unknown } | null
+        if (reply.end && typeof body?.name === 'string' && UNNAMED.has(body.name)) {
+          problems.push(
+            `${m.name.join('.')} ${arg.slice(0, 30)}: ${body.name} ${String(body.message)}`,
+          )
+        }
+      }
+    }
+    peer.destroy()
+    assert.ok(req > 100, `requests sent (${req})`)
+    assert.deepEqual(problems, [])
+    assert.deepEqual(await ours.server.call('latestSequence', [ours.id]), before)
     assert.deepEqual(crashes.errors, [])
     await assertServed(ours, 3)
   })
