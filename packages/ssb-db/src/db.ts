@@ -6,7 +6,7 @@ import { EventEmitter } from 'node:events'
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { boxContent, type HmacKey, type Keys } from '@scuttlekit/ssb-keys'
-import { type FeedId, isFeedId, isMsgId, type MsgId } from '@scuttlekit/ssb-ref'
+import { describe, type FeedId, isFeedId, isMsgId, type MsgId } from '@scuttlekit/ssb-ref'
 import {
   beginBatch,
   createMessage,
@@ -18,6 +18,7 @@ import {
   type PendingBatch,
   prepare,
   resolveHmacKey,
+  UnserialisableContentError,
   ValidationError,
   type Verdict,
   type VerifyPool,
@@ -1266,9 +1267,21 @@ function boxRecps(content: Record<string, unknown>): string {
     typeof r === 'object' && r !== null ? (r as { link?: unknown }).link : r,
   )
   if (!ids.every(isFeedId)) {
+    let shown: string
+    try {
+      shown = JSON.stringify(recps)
+    } catch {
+      shown = describe(recps) // too deep for JSON.stringify
+    }
     throw new RecipientsError(
-      `private message requested, but no boxers could encrypt these recps: ${JSON.stringify(recps)}`,
+      `private message requested, but no boxers could encrypt these recps: ${shown}`,
     )
+  }
+  // as createMessage does for plain content: JSON that cannot be made is an error of its own
+  try {
+    JSON.stringify(content)
+  } catch (err) {
+    throw new UnserialisableContentError(err instanceof Error ? err.message : String(err))
   }
   return boxContent(content, ids)
 }

@@ -137,6 +137,13 @@ describe('publish', () => {
       await rejectsNamed(() => db.publish(cyclic), 'UnserialisableContentError')
       await rejectsNamed(() => db.publish({ type: 'post', deep }), 'UnserialisableContentError')
       await rejectsNamed(() => db.publish({ type: 'post', n: 1n }), 'UnserialisableContentError')
+      // and content to be boxed
+      for (const c of [cyclic, { type: 'post', deep }, { type: 'post', n: 1n }]) {
+        await rejectsNamed(
+          () => db.publish({ ...c, recps: [keys.id] }),
+          'UnserialisableContentError',
+        )
+      }
       assert.deepEqual(await db.getFeedState(keys.id), { id: null, sequence: 0 })
       assert.deepEqual(await logKeys(db), [])
       // the feed is still writable and starts at 1
