@@ -9,7 +9,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import { readFileSync, type Stats, statSync } from 'node:fs'
 import { mkdir, readdir, rename, rm, stat, unlink } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
-import type { BlobId } from '@scuttlekit/ssb-ref'
+import { type BlobId, safeString } from '@scuttlekit/ssb-ref'
 import { blobIdOfDigest, digestOfBlobId, EMPTY_BLOB_ID } from './blob-id.js'
 import {
   BlobArgumentError,
@@ -840,10 +840,10 @@ function checkRange(size: number, options: ReadOptions): [number, number] {
   const start: unknown = options.start ?? 0
   const end: unknown = options.end ?? size
   if (!Number.isSafeInteger(start) || (start as number) < 0) {
-    throw new InvalidBlobRangeError(`invalid range: start ${String(start)} is not an offset`)
+    throw new InvalidBlobRangeError(`invalid range: start ${safeString(start)} is not an offset`)
   }
   if (!Number.isSafeInteger(end) || (end as number) < 0) {
-    throw new InvalidBlobRangeError(`invalid range: end ${String(end)} is not an offset`)
+    throw new InvalidBlobRangeError(`invalid range: end ${safeString(end)} is not an offset`)
   }
   const s = start as number
   const e = end as number

@@ -294,6 +294,9 @@ describe('reads', () => {
         { end: Number.NaN },
         { start: '1' },
         { end: Number.POSITIVE_INFINITY },
+        // JSON that JS cannot make a primitive of (String throws on it)
+        { start: JSON.parse('{"toString": 1}') },
+        { end: [JSON.parse('{"toString": 1}')] },
       ]) {
         await rejectsNamed(bytesOf(store.read(id, range as object)), 'InvalidBlobRangeError')
       }

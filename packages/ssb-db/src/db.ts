@@ -6,7 +6,14 @@ import { EventEmitter } from 'node:events'
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { boxContent, type HmacKey, type Keys } from '@scuttlekit/ssb-keys'
-import { describe, type FeedId, isFeedId, isMsgId, type MsgId } from '@scuttlekit/ssb-ref'
+import {
+  describe,
+  type FeedId,
+  isFeedId,
+  isMsgId,
+  type MsgId,
+  safeString,
+} from '@scuttlekit/ssb-ref'
 import {
   beginBatch,
   createMessage,
@@ -1128,7 +1135,7 @@ export class SsbDb {
       // instead of fetching what was deleted again.
       return this.deleteRecords(offsets)
     }
-    throw new InvalidArgumentError(`del expects a message id or a feed id: ${String(id)}`)
+    throw new InvalidArgumentError(`del expects a message id or a feed id: ${safeString(id)}`)
   }
 
   /** Removes the records' index entries, then zeroes them in the log; returns their keys. */

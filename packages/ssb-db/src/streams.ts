@@ -3,7 +3,7 @@
  * the records it points to from the log, and (when `live`) goes on with records committed after
  * it started, with no gap and no duplicate between the two parts.
  */
-import { type FeedId, isFeedId, type MsgId } from '@scuttlekit/ssb-ref'
+import { type FeedId, isFeedId, type MsgId, safeString } from '@scuttlekit/ssb-ref'
 import type { KVT } from '@scuttlekit/ssb-validate'
 import type { Located, SsbDb, StreamOptions } from './db.js'
 import { DatabaseClosedError, InvalidArgumentError } from './errors.js'
@@ -495,7 +495,7 @@ export function createHistoryStream(
   }
   const id = opts.id
   if (!isFeedId(id))
-    throw new InvalidArgumentError(`createHistoryStream: invalid feed id ${String(id)}`)
+    throw new InvalidArgumentError(`createHistoryStream: invalid feed id ${safeString(id)}`)
   const seq = Number(opts.sequence || opts.seq || 0) || 0
   const keys = bool(opts.keys, true)
   const values = bool(opts.values, true)
@@ -548,7 +548,7 @@ function seqRange(feed: FeedId, opts: StreamOptions): SeqRange {
 export function createUserStream(db: SsbDb, opts: StreamOptions & { id?: string }) {
   const id = opts?.id
   if (!isFeedId(id))
-    throw new InvalidArgumentError(`createUserStream: invalid feed id ${String(id)}`)
+    throw new InvalidArgumentError(`createUserStream: invalid feed id ${safeString(id)}`)
   const keys = bool(opts.keys, true)
   const values = bool(opts.values, true)
   return run(db, {

@@ -389,6 +389,9 @@ describe('createHistoryStream', () => {
       )
       assert.deepEqual(await collect(db.createHistoryStream({ id: generateKeys().id })), [])
       await rejectsNamed(() => db.createHistoryStream({ id: 'nope' }), 'InvalidArgumentError')
+      const poison = JSON.parse('{"toString": 1}') as string
+      await rejectsNamed(() => db.createHistoryStream({ id: poison }), 'InvalidArgumentError')
+      await rejectsNamed(() => db.createUserStream({ id: poison }), 'InvalidArgumentError')
     })
   })
 
@@ -889,6 +892,7 @@ describe('del', () => {
       // unknown message
       await rejectsNamed(() => db.del(doomed.key), 'MessageNotFoundError')
       await rejectsNamed(() => db.del('nonsense'), 'InvalidArgumentError')
+      await rejectsNamed(() => db.del(JSON.parse('{"toString": 1}')), 'InvalidArgumentError')
       // survives a reopen and a rebuild
       const db2 = await t.reopen()
       await rejectsNamed(() => db2.get(doomed.key), 'MessageNotFoundError')
