@@ -942,10 +942,10 @@ export class SsbDb {
         : undefined
     const offset = block === undefined ? 0 : offsetIn(block, seq as number)
     const kvt = offset === 0 ? null : await this.readAt(offset)
-    if (!kvt) throw new MessageNotFoundError(parts.join(','))
+    if (!kvt) throw new MessageNotFoundError(parts.map(safeString).join(','))
     if (kvt.value.author !== feed || kvt.value.sequence !== seq) {
       this.reportMisindexed(offset, `${feed}:${seq}`)
-      throw new MessageNotFoundError(parts.join(','))
+      throw new MessageNotFoundError(parts.map(safeString).join(','))
     }
     return kvt
   }

@@ -2,7 +2,7 @@
  * The errors of `@scuttlekit/ssb-db`. Callers test `err.name` (muxrpc carries only `name`,
  * `message` and `stack` over the wire).
  */
-import { ScuttlekitError } from '@scuttlekit/ssb-ref'
+import { ScuttlekitError, safeString } from '@scuttlekit/ssb-ref'
 
 /** Another process (or another open handle in this one) holds the database directory. */
 export class DatabaseLockedError extends ScuttlekitError {
@@ -48,7 +48,7 @@ export class MessageNotFoundError extends ScuttlekitError {
 /** `latestSequence` of a feed the database does not hold (the reference's text). */
 export class FeedNotFoundError extends ScuttlekitError {
   constructor(readonly id: string) {
-    super(`not found:${id}`)
+    super(`not found:${safeString(id)}`)
   }
 }
 

@@ -3,7 +3,14 @@
  * the records it points to from the log, and (when `live`) goes on with records committed after
  * it started, with no gap and no duplicate between the two parts.
  */
-import { type FeedId, isFeedId, type MsgId, safeString } from '@scuttlekit/ssb-ref'
+import {
+  describe,
+  type FeedId,
+  isFeedId,
+  type MsgId,
+  safeNumber,
+  safeString,
+} from '@scuttlekit/ssb-ref'
 import type { KVT } from '@scuttlekit/ssb-validate'
 import type { Located, SsbDb, StreamOptions } from './db.js'
 import { DatabaseClosedError, InvalidArgumentError } from './errors.js'
@@ -496,7 +503,7 @@ export function createHistoryStream(
   const id = opts.id
   if (!isFeedId(id))
     throw new InvalidArgumentError(`createHistoryStream: invalid feed id ${safeString(id)}`)
-  const seq = Number(opts.sequence || opts.seq || 0) || 0
+  const seq = safeNumber(opts.sequence || opts.seq || 0) || 0
   const keys = bool(opts.keys, true)
   const values = bool(opts.values, true)
   const base = common(opts, true)
@@ -566,7 +573,7 @@ export function messagesByType(db: SsbDb, arg: string | (StreamOptions & { type?
     throw new InvalidArgumentError('must provide {type: string} to messagesByType')
   }
   const opts = typeof arg === 'string' ? { type: arg } : arg
-  const full = String(opts.type)
+  const full = safeString(opts.type)
   // The index holds the first 32 characters of a type, as ssb-db's does. A longer query
   // (which finds nothing in the reference) is answered with exactly that type.
   const type = full.substring(0, 32)
@@ -665,6 +672,16 @@ export function links(db: SsbDb, opts: LinksOptions) {
   const src = sigil(opts.source)
   const dst = sigil(opts.dest)
   const rel = opts.rel
+  for (const [name, v] of [
+    ['source', src],
+    ['dest', dst],
+    ['rel', rel],
+  ] as const) {
+    // an object is neither an id, a sigil nor a rel (and JS may not even turn it into a string)
+    if (typeof v === 'object' && v !== null) {
+      throw new InvalidArgumentError(`links: ${name} must be a string, got ${describe(v)}`)
+    }
+  }
   const back = dst !== undefined && src === undefined
   const from = back ? dst : src
   const index = back ? 'b' : 'l'

@@ -1165,6 +1165,21 @@ describe('private messages in the indexes', () => {
 })
 
 describe('stream iteration edge cases', () => {
+  test('arguments JS cannot convert get named errors or ordinary answers', async () => {
+    await withDb(async ({ db, keys }) => {
+      await db.publish({ type: 'post', text: 'x' })
+      // String, Number, a regexp test and Array.join throw on this
+      const poison = JSON.parse('{"toString": 1}') as never
+      assert.equal((await collect(db.createHistoryStream({ id: keys.id, seq: poison }))).length, 1)
+      assert.deepEqual(await collect(db.messagesByType({ type: poison })), [])
+      for (const opts of [{ source: poison }, { dest: poison }, { source: keys.id, rel: poison }]) {
+        await rejectsNamed(async () => collect(db.links(opts)), 'InvalidArgumentError')
+      }
+      await rejectsNamed(() => db.latestSequence(poison), 'FeedNotFoundError')
+      await rejectsNamed(() => db.getAtSequence([keys.id, poison]), 'MessageNotFoundError')
+    })
+  })
+
   test('a non-live stream started before writes sees only what was committed', async () => {
     await withDb(async ({ db }) => {
       const a = await db.publish({ type: 'post' })
