@@ -1,9 +1,11 @@
-// Random calls of every method in our full server's manifest (bad-inputs.md §6: no remote input
-// may crash the server). A seeded generator makes arguments from the values handlers trip on
-// (null, huge and negative numbers, ids of every sigil, `__proto__` keys, lone surrogates, 70 KB
-// strings, nested arrays and objects with the option names methods read) and calls each method as
-// its manifest type or, one time in five, as another type, from our own key and from an anonymous
-// peer. Every async call must settle with a value or a named error, an anonymous peer must get
+// Bad arguments for every method in our full server's manifest (bad-inputs.md §6: no remote
+// input may crash the server). First every method gets values JS cannot convert
+// (`{"toString": 1}`: String, Number, `==` and template literals throw on it) and arguments
+// nested 100,000 deep (sent as raw JSON). Then random calls: a seeded generator makes arguments
+// from the values handlers trip on (null, huge and negative numbers, ids of every sigil,
+// `__proto__` keys, lone surrogates, 70 KB strings, nested arrays and objects with the option
+// names methods read) and calls each method as its manifest type or, one time in five, as another
+// type, from our own key and from an anonymous peer. Every async call must settle with a value or a named error, an anonymous peer must get
 // nothing from a method it may not call, nothing may be thrown into the event loop, and the server
 // must go on serving. FUZZ_SEED and FUZZ_CALLS run other or longer sweeps.
 import assert from 'node:assert/strict'
