@@ -73,8 +73,14 @@ export function waitForPort(
       }
       const s = net.connect({ host: '127.0.0.1', port })
       s.once('connect', () => {
+        // With nothing listening on a port of the ephemeral range, the kernel can pick that very
+        // port as the local end of this connection, and TCP connects the socket to itself: not
+        // a listener. Seen once in CI as a reference server whose secret file did not exist yet.
+        const self = s.localPort === port
         s.destroy()
-        resolve()
+        if (!self) resolve()
+        else if (Date.now() > deadline) reject(new Error(`nothing listens on ${port}:\n${log()}`))
+        else setTimeout(attempt, 50)
       })
       s.once('error', () => {
         s.destroy()
