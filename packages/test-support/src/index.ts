@@ -6,6 +6,7 @@
  */
 
 import { type ChildProcess, spawn } from 'node:child_process'
+import { existsSync } from 'node:fs'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import net from 'node:net'
@@ -140,7 +141,17 @@ export async function startReferenceServer(
     child.kill('SIGKILL')
     throw err
   }
-  const keys = parseSecretFile(await readFile(join(path, 'secret'), 'utf8'))
+  // The reference writes its secret before it listens; if the port answered first, something
+  // else holds it, and the error should say so rather than ENOENT.
+  const secretFile = join(path, 'secret')
+  for (let waited = 0; !existsSync(secretFile); waited += 50) {
+    if (waited >= 5000 || child.exitCode !== null) {
+      child.kill('SIGKILL')
+      throw new Error(`port ${port} answered, but the reference wrote no ${secretFile}:\n${out}`)
+    }
+    await new Promise((r) => setTimeout(r, 50))
+  }
+  const keys = parseSecretFile(await readFile(secretFile, 'utf8'))
   const key = keys.id.slice(1, -'.ed25519'.length)
   return {
     id: keys.id,
