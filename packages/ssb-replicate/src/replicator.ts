@@ -510,9 +510,12 @@ export class Replicator implements ReplicateApi {
 
   // ------------------------------------------------------------------ progress
 
-  /** The sequence we hold of a feed (0 for none). */
+  /**
+   * The sequence we hold of a feed (0 for none). The database's state is committed before the
+   * intake learns its batch is stored, so it can be ahead of `validSeq` for a moment.
+   */
   private held(feed: FeedId): number {
-    return this.ingests.get(feed)?.validSeq ?? this.db.feeds().get(feed)?.sequence ?? 0
+    return Math.max(this.ingests.get(feed)?.validSeq ?? 0, this.db.feeds().get(feed)?.sequence ?? 0)
   }
 
   private startSyncTimer(): void {
