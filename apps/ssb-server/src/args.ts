@@ -20,7 +20,29 @@
  *   configuration, as in the reference (`ssb-server start --port 8009 --logging.level info`).
  */
 
+import { UsageError } from '@scuttlekit/ssb-server'
 import minimist from 'minimist'
+
+/**
+ * minimist, with its one throw turned into a usage error: a flag named like a property every
+ * JavaScript object has (`--toString`, `--constructor.x`) makes it throw a TypeError (so
+ * muxrpcli crashes on them too).
+ */
+function parseFlags(argv: string[], opts: minimist.Opts): minimist.ParsedArgs {
+  try {
+    return minimist(argv, opts)
+  } catch (err) {
+    const bad = argv.find((w) => {
+      const name = /^--?([^=.]+)/.exec(w)?.[1]
+      return name !== undefined && name in Object.prototype
+    })
+    throw new UsageError(
+      bad === undefined
+        ? `cannot read the options: ${err instanceof Error ? err.message : String(err)}`
+        : `unsupported option ${bad.split('=')[0]}: every JavaScript object has a property of that name`,
+    )
+  }
+}
 
 /** The CLI's own switches. Declared boolean, so they never swallow the next word. */
 export const CLI_SWITCHES = ['verbose', 'ndjson', 'help'] as const
@@ -68,7 +90,7 @@ export function mapMuxrpcli(
   argv: readonly string[],
   switches: readonly string[] = [],
 ): MuxrpcliCall {
-  const parsed = minimist([...argv], switches.length ? { boolean: [...switches] } : {})
+  const parsed = parseFlags([...argv], switches.length ? { boolean: [...switches] } : {})
   const positional = parsed._ as unknown[]
   const first = positional[0]
   const args: unknown[] = positional.slice(1)
@@ -134,7 +156,7 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
   const afterSeparator = separator === -1 ? [] : argv.slice(separator + 1)
 
   // Leading flags: stop at the first positional word, which is the command.
-  const leading = minimist(words, { stopEarly: true, boolean: [...CLI_SWITCHES] })
+  const leading = parseFlags(words, { stopEarly: true, boolean: [...CLI_SWITCHES] })
   const commandAt = words.length - (leading._ as unknown[]).length
   const leadingWords = words.slice(0, commandAt)
   const commandWords = words.slice(commandAt)

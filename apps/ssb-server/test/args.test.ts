@@ -88,6 +88,22 @@ describe('mapMuxrpcli against muxrpcli 3.1.2', () => {
     }
   })
 
+  it('a flag named like a property of every object is a usage error (muxrpcli crashes)', () => {
+    for (const argv of [
+      ['publish', '--type', 'post', '--toString', '1'],
+      ['publish', '--valueOf=3'],
+      ['--hasOwnProperty', 'whoami'],
+    ]) {
+      // the oracle: minimist itself throws a TypeError here
+      assert.throws(() => minimist(argv), TypeError, argv.join(' '))
+      const flag = argv.find((w) => w.startsWith('--') && w !== '--type')!.split('=')[0]
+      assert.throws(() => parseCommandLine(argv), {
+        name: 'UsageError',
+        message: `unsupported option ${flag}: every JavaScript object has a property of that name`,
+      })
+    }
+  })
+
   it('`.` as the first argument asks for stdin', () => {
     assert.equal(mapMuxrpcli(['publish', '.']).isStdin, true)
     assert.deepEqual(mapMuxrpcli(['publish', '.']).args, ['.'])
