@@ -33,7 +33,7 @@ function codeOf(err: unknown): string | undefined {
   return (err as NodeJS.ErrnoException | undefined)?.code
 }
 
-/** The named error for a failed `stat`/`readFile`. `linkExists`: `lstat` found the path. */
+/** The named error for a failed `stat`/`readFile`. `linkExists`: the path is a symbolic link. */
 function readError(path: string, err: unknown, linkExists: boolean): Error {
   const code = codeOf(err)
   if (code === 'ENOENT') {
@@ -75,17 +75,21 @@ function parse(path: string, bytes: Buffer, mode: number): LoadedSecret {
   return { ...parseSecretNamed(bytes.toString('ascii'), path), mode }
 }
 
-async function lstatExists(path: string): Promise<boolean> {
+/**
+ * Whether `path` is a symbolic link (asked after `stat` said ENOENT: then a dangling one). Not
+ * merely whether something is there: another process may have created the file between the two
+ * calls, and that is a file not found at the time, not a broken link.
+ */
+async function isSymlink(path: string): Promise<boolean> {
   return fsp.lstat(path).then(
-    () => true,
+    (st) => st.isSymbolicLink(),
     () => false,
   )
 }
 
-function lstatExistsSync(path: string): boolean {
+function isSymlinkSync(path: string): boolean {
   try {
-    fs.lstatSync(path)
-    return true
+    return fs.lstatSync(path).isSymbolicLink()
   } catch {
     return false
   }
@@ -94,7 +98,7 @@ function lstatExistsSync(path: string): boolean {
 /** Reads and validates the secret file at `path`. */
 export async function loadSecret(path: string): Promise<LoadedSecret> {
   const fail = async (err: unknown) =>
-    readError(path, err, codeOf(err) === 'ENOENT' && (await lstatExists(path)))
+    readError(path, err, codeOf(err) === 'ENOENT' && (await isSymlink(path)))
   let stats: fs.Stats
   try {
     stats = await fsp.stat(path)
@@ -114,7 +118,7 @@ export async function loadSecret(path: string): Promise<LoadedSecret> {
 /** Sync {@link loadSecret}. */
 export function loadSecretSync(path: string): LoadedSecret {
   const fail = (err: unknown) =>
-    readError(path, err, codeOf(err) === 'ENOENT' && lstatExistsSync(path))
+    readError(path, err, codeOf(err) === 'ENOENT' && isSymlinkSync(path))
   let stats: fs.Stats
   try {
     stats = fs.statSync(path)
